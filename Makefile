@@ -1,0 +1,89 @@
+# novalite — GNU Makefile. `make run` and `make test` are the two set-up commands.
+# Dependencies are found with pkg-config; `make deps` installs the Debian packages.
+
+PKGS      := libmicrohttpd jansson sqlite3 libsodium inih libssh uuid libcrypto
+BUILD_DEPS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
+              libsodium-dev libinih-dev libssh-dev uuid-dev libssl-dev
+TEST_DEPS := libcmocka-dev python3-pytest python3-requests python3-jsonschema \
+             python3-openstackclient python3-novaclient python3-openstacksdk \
+             python3-tempest wrk sqlite3 openssh-client curl
+
+CC       ?= cc
+PYTHON   := /usr/bin/python3
+CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation \
+               -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+BUILD ?= build
+ifeq ($(BUILD),build-asan)
+  OPTFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  LDFLAGS  += -fsanitize=address,undefined
+else
+  OPTFLAGS := -O2 -g
+endif
+CFLAGS += $(CFLAGS_BASE) $(OPTFLAGS) -MMD -MP
+
+COMMON_SRC := $(wildcard common/*.c)
+DB_SRC     := $(wildcard db/*.c)
+API_SRC    := $(filter-out api/main.c api/manage.c,$(wildcard api/*.c api/identity/*.c api/compute/*.c))
+LIB_SRC    := $(COMMON_SRC) $(DB_SRC) $(API_SRC)
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all asan deps test-deps run test unit integration bench clean check-deps
+all: $(BUILD)/novalite-api $(BUILD)/novalite-manage
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# Migrations are compiled into the binary so a single file is all an operator installs.
+$(BUILD)/gen/migrations.c: $(MIGRATIONS) tools/embed_migrations.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed_migrations.sh $(MIGRATIONS) > $@
+$(BUILD)/obj/gen/migrations.o: $(BUILD)/gen/migrations.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libnovalite.a: $(LIB_OBJ) $(BUILD)/obj/gen/migrations.o
+	ar rcs $@ $^
+
+$(BUILD)/novalite-api: $(BUILD)/obj/api/main.o $(BUILD)/libnovalite.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/novalite-manage: $(BUILD)/obj/api/manage.o $(BUILD)/libnovalite.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libnovalite.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+asan:
+	$(MAKE) BUILD=build-asan all
+
+# Install what is missing (as root), or print the one line to run.
+deps: check-deps
+check-deps:
+	@sh tools/deps.sh $(BUILD_DEPS) $(TEST_DEPS)
+
+run: deps all
+	./$(BUILD)/novalite-api --state-dir var $(RUN_FLAGS)
+
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
+
+integration: all
+	NOVALITE_API_BIN=$(CURDIR)/$(BUILD)/novalite-api $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+test: deps
+	@sh tools/test.sh
+
+bench: deps all
+	sh tests/bench/run.sh
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,18 @@
+/* Token check (Keystone-middleware behaviour) and policy enforcement. */
+#ifndef NL_AUTH_H
+#define NL_AUTH_H
+
+#include "api/http.h"
+
+/* Validates a bearer token string: hash it, look it up, require unrevoked and
+ * unexpired, load the user's effective roles on the token's scope. 401 on failure. */
+int auth_token_check(const char *token, struct auth *a, struct nl_error *err);
+
+/* Applies the route's policy persona to the request's token. 403 with the upstream
+ * wording when it does not allow the call. */
+int policy_check(const struct req *r, struct nl_error *err);
+
+/* True when the token's roles include admin. */
+static inline int auth_is_admin(const struct auth *a) { return (a->roles & ROLE_ADMIN) != 0; }
+
+#endif

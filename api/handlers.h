@@ -1,0 +1,34 @@
+/* Every handler named in the route table, grouped by resource. */
+#ifndef NL_HANDLERS_H
+#define NL_HANDLERS_H
+
+#include "api/http.h"
+
+#define H(name) int name(struct req *r, struct resp *out, struct nl_error *err)
+
+/* identity: api/identity/ */
+H(identity_versions); H(identity_v3);
+H(token_issue); H(token_validate); H(token_revoke);
+H(auth_catalog); H(auth_projects); H(auth_domains);
+H(domain_list); H(domain_create); H(domain_show); H(domain_update); H(domain_delete);
+H(project_list); H(project_create); H(project_show); H(project_update); H(project_delete);
+H(user_list); H(user_create); H(user_show); H(user_update); H(user_delete);
+H(user_password); H(user_projects);
+H(role_list); H(role_create); H(role_show); H(role_update); H(role_delete);
+H(grant_put); H(grant_check); H(grant_delete); H(grant_list);
+H(role_assignment_list);
+H(service_list); H(endpoint_list); H(region_list);
+
+/* compute: api/compute/ */
+H(compute_versions); H(compute_version_v21);
+H(flavor_list); H(flavor_detail); H(flavor_show); H(flavor_create); H(flavor_update); H(flavor_delete);
+H(flavor_specs_list); H(flavor_specs_create); H(flavor_spec_show); H(flavor_spec_update); H(flavor_spec_delete);
+H(flavor_access_list); H(flavor_action);
+H(keypair_list); H(keypair_create); H(keypair_show); H(keypair_delete);
+H(limits_show);
+H(quota_show); H(quota_detail); H(quota_defaults); H(quota_update); H(quota_delete);
+H(quota_class_show); H(quota_class_update);
+
+#undef H
+
+#endif

@@ -1,0 +1,55 @@
+/* Keystone v3 subset: request specs, input structs, shared helpers. */
+#ifndef NL_IDENTITY_H
+#define NL_IDENTITY_H
+
+#include "api/http.h"
+
+struct auth_in {
+	spec_json_t identity, methods, password_obj, token_obj, scope, scope_system;
+	spec_json_t scope_project, scope_domain, user, user_domain, project_domain;
+	spec_str_t user_id, user_name, user_domain_id, user_domain_name, password;
+	spec_str_t token_id;
+	spec_str_t project_id, project_name, project_domain_id, project_domain_name;
+	spec_str_t domain_id, domain_name;
+};
+struct domain_in { spec_str_t name, description; spec_bool_t enabled; spec_json_t tags, options; };
+struct project_in {
+	spec_str_t name, domain_id, description, parent_id;
+	spec_bool_t enabled, is_domain;
+	spec_json_t tags, options;
+};
+struct user_in {
+	spec_str_t name, domain_id, password, default_project_id, description, email;
+	spec_bool_t enabled;
+	spec_json_t options;
+};
+struct password_in { spec_json_t user; spec_str_t password, original_password; };
+struct role_in { spec_str_t name, description, domain_id; spec_json_t options; };
+
+extern const struct field_spec auth_spec[];
+extern const struct field_spec domain_create_spec[], domain_update_spec[];
+extern const struct field_spec project_create_spec[], project_update_spec[];
+extern const struct field_spec user_create_spec[], user_update_spec[], user_password_spec[];
+extern const struct field_spec role_create_spec[], role_update_spec[];
+
+/* The service catalog, built once at start; borrowed, never modified. */
+json_t *catalog_get(void);
+void catalog_init(void);
+
+/* {"self": "<identity base>/v3/<collection>/<id>"} */
+json_t *identity_link(const char *collection, const char *id);
+/* {"self": url-of-request, "previous": null, "next": null} */
+json_t *identity_collection_links(const struct req *r);
+/* Query-string boolean as Keystone reads it: "true"/"True"/"1" etc. -1 when absent. */
+int identity_query_bool(const struct req *r, const char *name);
+
+/* Views: turn db rows into Keystone entities (consume the row). */
+json_t *project_view(json_t *row);
+json_t *user_view(json_t *row);
+json_t *role_view(json_t *row);
+json_t *domain_view(json_t *row);
+
+/* Error helpers with Keystone's wording. */
+int identity_not_found(struct nl_error *err, const char *what, const char *id);
+
+#endif

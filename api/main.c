@@ -1,0 +1,210 @@
+/* novalite-api: the all-in-one control plane daemon.
+ *
+ * Start-up: flags and config → state dir → DB open + migrations → bootstrap →
+ * listeners → openrc written (the "ready" signal scripts wait for) → wait for
+ * SIGTERM/SIGINT → stop listeners → exit 0. Bad flags or config: one line, exit 2. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/identity/bootstrap.h"
+#include "api/identity/identity.h"
+#include "api/server.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/password.h"
+#include "common/util.h"
+#include "db/db.h"
+#include "db/identity.h"
+
+static const struct option long_opts[] = {
+	{ "state-dir", required_argument, NULL, 's' },
+	{ "bind", required_argument, NULL, 'b' },
+	{ "identity-port", required_argument, NULL, 'I' },
+	{ "compute-port", required_argument, NULL, 'C' },
+	{ "image-port", required_argument, NULL, 'G' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "workers", required_argument, NULL, 'w' },
+	{ "log-level", required_argument, NULL, 'l' },
+	{ "public-host", required_argument, NULL, 'p' },
+	{ "print-sample-config", no_argument, NULL, 'S' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: novalite-api [options]\n"
+		"Runs the novalite control plane (Keystone v3, Nova v2.1, Glance v2 subsets) in the foreground.\n\n"
+		"  --state-dir DIR        database, images, logs and openrc (default: var)\n"
+		"  --bind ADDR            IPv4 address to listen on (default: 127.0.0.1)\n"
+		"  --public-host HOST     host name used in catalog URLs (default: the bind address)\n"
+		"  --identity-port N      Keystone port (default: 5000)\n"
+		"  --compute-port N       Nova port (default: 8774)\n"
+		"  --image-port N         Glance port (default: 9292)\n"
+		"  --workers N            worker threads per port (default: 2)\n"
+		"  --log-level LEVEL      debug, info, warn, error (default: info)\n"
+		"  --config FILE          INI file (see etc/novalite.conf.sample); flags override it\n"
+		"  --print-sample-config  print every option with its default and exit\n"
+		"  --help                 this text\n\n"
+		"Writes DIR/openrc (admin credentials, mode 0600) once ready; stops cleanly on SIGTERM.\n");
+}
+
+static int die2(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "novalite-api: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	return 2;
+}
+
+/* Reads OS_PASSWORD from a previous openrc, so a restart keeps a generated password. */
+static void old_password(const char *path, char *out, size_t len)
+{
+	char line[600];
+	FILE *f = fopen(path, "r");
+	out[0] = '\0';
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		const char *k = "export OS_PASSWORD='";
+		if (!strncmp(line, k, strlen(k))) {
+			char *v = line + strlen(k), *end = strrchr(v, '\'');
+			if (end) {
+				*end = '\0';
+				snprintf(out, len, "%s", v);
+			}
+		}
+	}
+	fclose(f);
+}
+
+static int write_openrc(const char *path, const char *password)
+{
+	char tmp[1100];
+	const char *host = g_config.public_host[0] ? g_config.public_host : g_config.bind;
+	FILE *f;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || !(f = fdopen(fd, "w")))
+		return -1;
+	fprintf(f, "# novalite admin credentials (written by novalite-api when ready)\n"
+		   "export OS_AUTH_URL=http://%s:%d/v3\n"
+		   "export OS_IDENTITY_API_VERSION=3\n"
+		   "export OS_USERNAME=admin\n"
+		   "export OS_PASSWORD='%s'\n"
+		   "export OS_PROJECT_NAME=admin\n"
+		   "export OS_USER_DOMAIN_NAME=Default\n"
+		   "export OS_PROJECT_DOMAIN_NAME=Default\n"
+		   "export OS_REGION_NAME=%s\n"
+		   "export OS_INTERFACE=public\n",
+		host, g_config.identity_port, password, g_config.region);
+	if (fclose(f) != 0)
+		return -1;
+	return rename(tmp, path);
+}
+
+int main(int argc, char **argv)
+{
+	char err_line[512], path[1100], openrc[1100], pw[300];
+	const char *config_file = NULL;
+	struct nl_error err = { 0 };
+	sigset_t sigs;
+	int opt, sig;
+
+	config_defaults(&g_config);
+	/* Pass 1: find --config (flags win over the file, so it loads first). */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1)
+		if (opt == 'c')
+			config_file = optarg;
+	if (config_file && config_load_file(&g_config, config_file, err_line, sizeof(err_line)))
+		return die2("%s", err_line);
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		const char *sec = NULL, *key = NULL;
+		switch (opt) {
+		case 's': sec = "DEFAULT"; key = "state_dir"; break;
+		case 'b': sec = "DEFAULT"; key = "bind"; break;
+		case 'p': sec = "DEFAULT"; key = "public_host"; break;
+		case 'l': sec = "DEFAULT"; key = "log_level"; break;
+		case 'I': sec = "identity"; key = "port"; break;
+		case 'C': sec = "compute"; key = "port"; break;
+		case 'G': sec = "image"; key = "port"; break;
+		case 'w': sec = "api"; key = "workers"; break;
+		case 'c': continue;
+		case 'S': config_print_sample(stdout); return 0;
+		case 'h': usage(stdout); return 0;
+		default:
+			return die2("unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+		}
+		if (config_set(&g_config, sec, key, optarg, err_line, sizeof(err_line)))
+			return die2("%s", err_line);
+	}
+	if (optind < argc)
+		return die2("unexpected argument '%s' (see --help)", argv[optind]);
+	if (!strcmp(g_config.log_level, "debug")) log_set_level(LOG_DEBUG);
+	else if (!strcmp(g_config.log_level, "warn")) log_set_level(LOG_WARN);
+	else if (!strcmp(g_config.log_level, "error")) log_set_level(LOG_ERROR);
+	else if (strcmp(g_config.log_level, "info")) return die2("invalid log_level '%s'", g_config.log_level);
+
+	/* Block the stop signals before any thread starts, so only sigwait() sees them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (mkdir(g_config.state_dir, 0700) && errno != EEXIST)
+		return die2("cannot create state dir: %s", strerror(errno));
+	snprintf(openrc, sizeof(openrc), "%s/openrc", g_config.state_dir);
+	old_password(openrc, pw, sizeof(pw));
+	unlink(openrc);   /* its reappearance means "ready" */
+
+	if (password_init(g_config.pwhash_opslimit, g_config.pwhash_memlimit_kib, g_config.pwhash_concurrency))
+		return die2("%s", "libsodium initialisation failed");
+	snprintf(path, sizeof(path), "%s/novalite.db", g_config.state_dir);
+	if (db_open(path, &err)) {
+		log_error("%s", err.msg);
+		return 1;
+	}
+	const char *given = g_config.admin_password[0] ? g_config.admin_password : getenv("NOVALITE_ADMIN_PASSWORD");
+	char boot_pw[300];
+	if (identity_bootstrap(given && *given ? given : NULL, boot_pw, sizeof(boot_pw), &err)) {
+		log_error("bootstrap failed: %s", err.msg);
+		return 1;
+	}
+	if (boot_pw[0])
+		snprintf(pw, sizeof(pw), "%s", boot_pw);
+	db_token_purge_expired(nl_now_us() - 86400LL * 1000000, &err);
+
+	if (server_start(&err)) {
+		log_error("%s", err.msg);
+		return 1;
+	}
+	catalog_init();
+	if (write_openrc(openrc, pw)) {
+		log_error("cannot write %s: %s", openrc, strerror(errno));
+		server_stop();
+		return 1;
+	}
+	log_info("novalite is ready. State in %s/. Try: source %s && openstack flavor list", g_config.state_dir, openrc);
+
+	while (sigwait(&sigs, &sig) == 0 && sig != SIGTERM && sig != SIGINT)
+		;
+	log_info("signal %d: stopping", sig);
+	server_stop();
+	db_thread_close();
+	return 0;
+}

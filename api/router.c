@@ -1,0 +1,179 @@
+/* The route table: every URL novalite serves, read top to bottom.
+ *
+ * Columns: service, methods, path pattern, handler, policy persona, upstream policy
+ * rule name, compute microversion range (0,0 = all), body spec, root spec flags,
+ * size of the struct the spec fills. The first row whose pattern and method match
+ * (and whose range contains the negotiated microversion) wins, so specific paths
+ * come before {id} patterns. Matching is in router_match() below. */
+#include "api/router.h"
+
+#include <string.h>
+
+#include "api/compute/compute.h"
+#include "api/handlers.h"
+#include "api/identity/identity.h"
+
+#define NOBODY NULL, 0, 0
+#define BODY(spec, type) spec, SPEC_NO_EXTRA, sizeof(type)
+#define BODY_OPEN(spec, type) spec, 0, sizeof(type)
+#define ANY_MV 0, 0
+#define MAXMV 9999
+
+const struct route routes[] = {
+/* ---- identity (Keystone v3), port 5000 ------------------------------------------------- */
+{ SVC_IDENTITY, M_GET|M_HEAD, "/",                       identity_versions, POL_PUBLIC, "", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3",                     identity_v3,       POL_PUBLIC, "", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_POST,       "/v3/auth/tokens",         token_issue,       POL_PUBLIC, "", ANY_MV, BODY_OPEN(auth_spec, struct auth_in) },
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/auth/tokens",         token_validate,    POL_ANY, "identity:validate_token", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_DELETE,     "/v3/auth/tokens",         token_revoke,      POL_ANY, "identity:revoke_token", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/auth/catalog",        auth_catalog,      POL_ANY, "", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/auth/projects",       auth_projects,     POL_ANY, "", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/auth/domains",        auth_domains,      POL_ANY, "", ANY_MV, NOBODY },
+
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/domains",             domain_list,   POL_ADMIN, "identity:list_domains", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_POST,       "/v3/domains",             domain_create, POL_ADMIN, "identity:create_domain", ANY_MV, BODY(domain_create_spec, struct domain_in) },
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/domains/{id}",        domain_show,   POL_ANY,   "identity:get_domain", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_PATCH,      "/v3/domains/{id}",        domain_update, POL_ADMIN, "identity:update_domain", ANY_MV, BODY(domain_update_spec, struct domain_in) },
+{ SVC_IDENTITY, M_DELETE,     "/v3/domains/{id}",        domain_delete, POL_ADMIN, "identity:delete_domain", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/domains/{d}/users/{u}/roles",      grant_list,   POL_ADMIN, "identity:list_grants", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_PUT,        "/v3/domains/{d}/users/{u}/roles/{r}",  grant_put,    POL_ADMIN, "identity:create_grant", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/domains/{d}/users/{u}/roles/{r}",  grant_check,  POL_ADMIN, "identity:check_grant", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_DELETE,     "/v3/domains/{d}/users/{u}/roles/{r}",  grant_delete, POL_ADMIN, "identity:revoke_grant", ANY_MV, NOBODY },
+
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/projects",            project_list,   POL_ADMIN, "identity:list_projects", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_POST,       "/v3/projects",            project_create, POL_ADMIN, "identity:create_project", ANY_MV, BODY(project_create_spec, struct project_in) },
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/projects/{id}",       project_show,   POL_ANY,   "identity:get_project", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_PATCH,      "/v3/projects/{id}",       project_update, POL_ADMIN, "identity:update_project", ANY_MV, BODY(project_update_spec, struct project_in) },
+{ SVC_IDENTITY, M_DELETE,     "/v3/projects/{id}",       project_delete, POL_ADMIN, "identity:delete_project", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/projects/{p}/users/{u}/roles",     grant_list,   POL_ADMIN, "identity:list_grants", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_PUT,        "/v3/projects/{p}/users/{u}/roles/{r}", grant_put,    POL_ADMIN, "identity:create_grant", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/projects/{p}/users/{u}/roles/{r}", grant_check,  POL_ADMIN, "identity:check_grant", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_DELETE,     "/v3/projects/{p}/users/{u}/roles/{r}", grant_delete, POL_ADMIN, "identity:revoke_grant", ANY_MV, NOBODY },
+
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/users",               user_list,     POL_ADMIN, "identity:list_users", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_POST,       "/v3/users",               user_create,   POL_ADMIN, "identity:create_user", ANY_MV, BODY_OPEN(user_create_spec, struct user_in) },
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/users/{user_id}",     user_show,     POL_ADMIN_OR_SELF, "identity:get_user", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_PATCH,      "/v3/users/{user_id}",     user_update,   POL_ADMIN, "identity:update_user", ANY_MV, BODY_OPEN(user_update_spec, struct user_in) },
+{ SVC_IDENTITY, M_DELETE,     "/v3/users/{user_id}",     user_delete,   POL_ADMIN, "identity:delete_user", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_POST,       "/v3/users/{user_id}/password", user_password, POL_ADMIN_OR_SELF, "identity:change_password", ANY_MV, BODY(user_password_spec, struct password_in) },
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/users/{user_id}/projects", user_projects, POL_ADMIN_OR_SELF, "identity:list_user_projects", ANY_MV, NOBODY },
+
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/roles",               role_list,     POL_ANY,   "identity:list_roles", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_POST,       "/v3/roles",               role_create,   POL_ADMIN, "identity:create_role", ANY_MV, BODY(role_create_spec, struct role_in) },
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/roles/{id}",          role_show,     POL_ANY,   "identity:get_role", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_PATCH,      "/v3/roles/{id}",          role_update,   POL_ADMIN, "identity:update_role", ANY_MV, BODY(role_update_spec, struct role_in) },
+{ SVC_IDENTITY, M_DELETE,     "/v3/roles/{id}",          role_delete,   POL_ADMIN, "identity:delete_role", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/role_assignments",    role_assignment_list, POL_ADMIN, "identity:list_role_assignments", ANY_MV, NOBODY },
+
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/services",            service_list,  POL_ANY, "identity:list_services", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/endpoints",           endpoint_list, POL_ANY, "identity:list_endpoints", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/regions",             region_list,   POL_ANY, "identity:list_regions", ANY_MV, NOBODY },
+
+/* ---- compute (Nova v2.1), port 8774 --------------------------------------------------- */
+{ SVC_COMPUTE, M_GET|M_HEAD, "/",                        compute_versions,    POL_PUBLIC, "", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1",                    compute_version_v21, POL_PUBLIC, "", ANY_MV, NOBODY },
+
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/flavors",            flavor_list,   POL_ANY, "os_compute_api:flavors:index", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/flavors/detail",     flavor_detail, POL_ANY, "os_compute_api:flavors:index", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_POST,       "/v2.1/flavors",            flavor_create, POL_ADMIN, "os_compute_api:os-flavor-manage:create", 1, 54, BODY(flavor_create_v21, struct flavor_in) },
+{ SVC_COMPUTE, M_POST,       "/v2.1/flavors",            flavor_create, POL_ADMIN, "os_compute_api:os-flavor-manage:create", 55, MAXMV, BODY(flavor_create_v255, struct flavor_in) },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/flavors/{id}",       flavor_show,   POL_ANY, "os_compute_api:flavors:show", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/flavors/{id}",       flavor_update, POL_ADMIN, "os_compute_api:os-flavor-manage:update", 55, MAXMV, BODY(flavor_update_v255, struct flavor_in) },
+{ SVC_COMPUTE, M_DELETE,     "/v2.1/flavors/{id}",       flavor_delete, POL_ADMIN, "os_compute_api:os-flavor-manage:delete", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/flavors/{id}/os-extra_specs",       flavor_specs_list,   POL_READER, "os_compute_api:os-flavor-extra-specs:index", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_POST,       "/v2.1/flavors/{id}/os-extra_specs",       flavor_specs_create, POL_ADMIN, "os_compute_api:os-flavor-extra-specs:create", ANY_MV, BODY(extra_specs_create_spec, struct extra_specs_in) },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/flavors/{id}/os-extra_specs/{key}", flavor_spec_show,    POL_READER, "os_compute_api:os-flavor-extra-specs:show", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/flavors/{id}/os-extra_specs/{key}", flavor_spec_update,  POL_ADMIN, "os_compute_api:os-flavor-extra-specs:update", ANY_MV, BODY_OPEN(extra_spec_update_spec, struct extra_specs_in) },
+{ SVC_COMPUTE, M_DELETE,     "/v2.1/flavors/{id}/os-extra_specs/{key}", flavor_spec_delete,  POL_ADMIN, "os_compute_api:os-flavor-extra-specs:delete", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/flavors/{id}/os-flavor-access",     flavor_access_list,  POL_ADMIN, "os_compute_api:os-flavor-access", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_POST,       "/v2.1/flavors/{id}/action",               flavor_action,       POL_ADMIN, "os_compute_api:os-flavor-access:add_tenant_access", ANY_MV, BODY_OPEN(flavor_action_spec, struct flavor_action_in) },
+
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-keypairs",        keypair_list,   POL_ANY, "os_compute_api:os-keypairs:index", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_POST,       "/v2.1/os-keypairs",        keypair_create, POL_ANY, "os_compute_api:os-keypairs:create", 1, 1, BODY(keypair_create_v21, struct keypair_in) },
+{ SVC_COMPUTE, M_POST,       "/v2.1/os-keypairs",        keypair_create, POL_ANY, "os_compute_api:os-keypairs:create", 2, 9, BODY(keypair_create_v22, struct keypair_in) },
+{ SVC_COMPUTE, M_POST,       "/v2.1/os-keypairs",        keypair_create, POL_ANY, "os_compute_api:os-keypairs:create", 10, 91, BODY(keypair_create_v210, struct keypair_in) },
+{ SVC_COMPUTE, M_POST,       "/v2.1/os-keypairs",        keypair_create, POL_ANY, "os_compute_api:os-keypairs:create", 92, MAXMV, BODY(keypair_create_v292, struct keypair_in) },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-keypairs/{name}", keypair_show,   POL_ANY, "os_compute_api:os-keypairs:show", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_DELETE,     "/v2.1/os-keypairs/{name}", keypair_delete, POL_ANY, "os_compute_api:os-keypairs:delete", ANY_MV, NOBODY },
+
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/limits",             limits_show,    POL_ANY, "os_compute_api:limits", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-quota-sets/{project_id}/defaults", quota_defaults, POL_ANY, "os_compute_api:os-quota-sets:defaults", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-quota-sets/{project_id}/detail",   quota_detail,   POL_READER, "os_compute_api:os-quota-sets:detail", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-quota-sets/{project_id}", quota_show,   POL_READER, "os_compute_api:os-quota-sets:show", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/os-quota-sets/{project_id}", quota_update, POL_ADMIN, "os_compute_api:os-quota-sets:update", 1, 35, BODY(quota_update_v21, struct quota_in) },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/os-quota-sets/{project_id}", quota_update, POL_ADMIN, "os_compute_api:os-quota-sets:update", 36, 56, BODY(quota_update_v236, struct quota_in) },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/os-quota-sets/{project_id}", quota_update, POL_ADMIN, "os_compute_api:os-quota-sets:update", 57, MAXMV, BODY(quota_update_v257, struct quota_in) },
+{ SVC_COMPUTE, M_DELETE,     "/v2.1/os-quota-sets/{project_id}", quota_delete, POL_ADMIN, "os_compute_api:os-quota-sets:delete", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-quota-class-sets/{class}", quota_class_show, POL_ADMIN, "os_compute_api:os-quota-class-sets:show", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/os-quota-class-sets/{class}", quota_class_update, POL_ADMIN, "os_compute_api:os-quota-class-sets:update", 1, 49, BODY(quota_class_update_v21, struct quota_in) },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/os-quota-class-sets/{class}", quota_class_update, POL_ADMIN, "os_compute_api:os-quota-class-sets:update", 50, 56, BODY(quota_class_update_v250, struct quota_in) },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/os-quota-class-sets/{class}", quota_class_update, POL_ADMIN, "os_compute_api:os-quota-class-sets:update", 57, MAXMV, BODY(quota_class_update_v257, struct quota_in) },
+};
+
+const size_t routes_count = sizeof(routes) / sizeof(routes[0]);
+
+/* Matches url against pattern, capturing {x} segments into r->params.
+ * Params point into r->param_buf (percent-decoding is MHD's: it already decoded the url). */
+static bool match(const char *pattern, const char *url, struct req *r)
+{
+	const char *p = pattern, *u = url;
+	size_t used = 0;
+	int n = 0;
+
+	while (*p && *u) {
+		if (*p == '{') {
+			const char *end = strchr(u, '/');
+			size_t len = end ? (size_t)(end - u) : strlen(u);
+			if (len == 0 || n >= MAX_PARAMS || used + len + 1 > sizeof(r->param_buf))
+				return false;
+			memcpy(r->param_buf + used, u, len);
+			r->param_buf[used + len] = '\0';
+			r->params[n++] = r->param_buf + used;
+			used += len + 1;
+			u += len;
+			p = strchr(p, '}') + 1;
+			continue;
+		}
+		if (*p != *u)
+			return false;
+		p++;
+		u++;
+	}
+	if (*p || *u)
+		return false;
+	r->nparams = n;
+	return true;
+}
+
+const struct route *router_match(struct req *r, int *status)
+{
+	bool path_seen = false, version_miss = false;
+	char url[2048];
+	size_t len = strlen(r->url);
+
+	/* "/v2.1/" and "/v2.1" are the same resource; so is "/v3/" and "/v3". */
+	if (len >= sizeof(url)) {
+		*status = 404;
+		return NULL;
+	}
+	memcpy(url, r->url, len + 1);
+	while (len > 1 && url[len - 1] == '/')
+		url[--len] = '\0';
+
+	for (size_t i = 0; i < routes_count; i++) {
+		const struct route *rt = &routes[i];
+		if (rt->svc != r->svc || !match(rt->pattern, url, r))
+			continue;
+		path_seen = true;
+		if (!(rt->methods & r->method))
+			continue;
+		if (rt->mv_min && (r->mv < rt->mv_min || r->mv > rt->mv_max)) {
+			version_miss = true;
+			continue;
+		}
+		*status = 200;
+		return rt;
+	}
+	*status = (path_seen && !version_miss) ? 405 : 404;
+	return NULL;
+}

@@ -1,0 +1,369 @@
+/* libmicrohttpd glue and the generic request pipeline.
+ *
+ * Every request runs the same steps, once, here (handlers only do their resource's
+ * work): collect body (size-capped) → route → microversion → token → body spec →
+ * policy → handler → headers + render → one access-log line. Any step's failure is a
+ * struct nl_error rendered by the service's renderer. */
+#include "api/server.h"
+
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "api/auth.h"
+#include "api/microversion.h"
+#include "api/render.h"
+#include "api/router.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "db/db.h"
+
+static struct MHD_Daemon *daemons[SVC_COUNT];
+static char base_urls[SVC_COUNT][320];
+static const char *svc_names[SVC_COUNT] = { "identity", "compute", "image" };
+
+const char *service_base_url(enum service svc) { return base_urls[svc]; }
+
+const char *req_param(const struct req *r, int i) { return i < r->nparams ? r->params[i] : NULL; }
+
+const char *req_query(const struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *req_header(const struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+void resp_json(struct resp *out, int status, json_t *body)
+{
+	out->status = status;
+	json_decref(out->body);
+	out->body = body;
+}
+
+void resp_header(struct resp *out, const char *name, const char *value)
+{
+	if (out->nhdr >= RESP_MAX_HEADERS)
+		return;
+	out->hdr_name[out->nhdr] = name;
+	out->hdr_value[out->nhdr] = nl_strdup(value);
+	out->nhdr++;
+}
+
+static void resp_clear(struct resp *out)
+{
+	json_decref(out->body);
+	free(out->raw);
+	for (int i = 0; i < out->nhdr; i++)
+		free(out->hdr_value[i]);
+	memset(out, 0, sizeof(*out));
+}
+
+static enum http_method parse_method(const char *m)
+{
+	if (!strcmp(m, "GET")) return M_GET;
+	if (!strcmp(m, "HEAD")) return M_HEAD;
+	if (!strcmp(m, "POST")) return M_POST;
+	if (!strcmp(m, "PUT")) return M_PUT;
+	if (!strcmp(m, "DELETE")) return M_DELETE;
+	if (!strcmp(m, "PATCH")) return M_PATCH;
+	return 0;
+}
+
+static void render_error(const struct req *r, const struct nl_error *err, struct resp *out)
+{
+	if (err->status >= 500)
+		log_error("%s %s: %s (%s:%d)", r->method_name, r->url, err->msg, err->file ? err->file : "?", err->line);
+	resp_clear(out);
+	if (r->svc == SVC_COMPUTE)
+		compute_render_error(r, err, out);
+	else
+		identity_render_error(r, err, out);
+	if (err->status == 401) {
+		char v[400];
+		snprintf(v, sizeof(v), "Keystone uri=\"%s\"", base_urls[SVC_IDENTITY]);
+		resp_header(out, "WWW-Authenticate", v);
+	}
+}
+
+/* Nova and Keystone take JSON; an absent or text/plain Content-Type is treated as JSON
+ * (nova/api/openstack/wsgi.py Request.get_content_type). */
+static bool content_type_ok(const char *ct)
+{
+	if (!ct || !*ct)
+		return true;
+	size_t n = strcspn(ct, ";");
+	while (n && ct[n - 1] == ' ')
+		n--;
+	return (n == 16 && !strncasecmp(ct, "application/json", 16)) ||
+	       (n == 10 && !strncasecmp(ct, "text/plain", 10));
+}
+
+static int parse_body(struct req *r, struct nl_error *err)
+{
+	const struct route *rt = r->route;
+	json_error_t jerr;
+
+	if (!content_type_ok(req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)) && r->body_len) {
+		if (r->svc == SVC_COMPUTE)
+			nl_err_set(err, 415, "Unsupported Content-Type");
+		else
+			nl_err_set(err, 400, "Expecting to find application/json in Content-Type header. The server "
+				   "could not comply with the request since it is either malformed or otherwise "
+				   "incorrect. The client is assumed to be in error.");
+		return -1;
+	}
+	if (r->body_len) {
+		r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+		if (!r->json) {
+			if (r->svc == SVC_COMPUTE)
+				nl_err_set(err, 400, "Malformed request body");
+			else
+				nl_err_set(err, 400, "Expecting to find valid JSON in request body. The server could not "
+					   "comply with the request since it is either malformed or otherwise incorrect. "
+					   "The client is assumed to be in error.");
+			return -1;
+		}
+	}
+	r->input = nl_calloc(1, rt->input_size ? rt->input_size : 1);
+	return json_spec_validate(rt->spec, rt->spec_flags, r->json, r->input,
+				  r->svc == SVC_COMPUTE ? SPEC_STYLE_NOVA : SPEC_STYLE_KEYSTONE, err);
+}
+
+static int run_pipeline(struct req *r, struct resp *out, struct nl_error *err)
+{
+	int status;
+
+	if (r->svc == SVC_COMPUTE) {
+		if (microversion_negotiate(req_header(r, "OpenStack-API-Version"),
+					   req_header(r, "X-OpenStack-Nova-API-Version"), &r->mv, err))
+			return -1;
+	}
+	if (!r->method) {
+		nl_err_set(err, 405, "The method specified is not allowed for this resource.");
+		return -1;
+	}
+	r->route = router_match(r, &status);
+	if (!r->route) {
+		if (status == 405)
+			nl_err_set(err, 405, "The method specified is not allowed for this resource.");
+		else
+			nl_err_set(err, 404, r->svc == SVC_COMPUTE ? "The resource could not be found." :
+				   "The resource could not be found.");
+		return -1;
+	}
+	if (r->body_too_large) {
+		nl_err_set(err, 413, "Request is too large. Larger than max_request_body_size (%d).",
+			   g_config.max_body_bytes);
+		return -1;
+	}
+	if (r->route->policy != POL_PUBLIC) {
+		const char *tok = req_header(r, "X-Auth-Token");
+		if (!tok || !*tok) {
+			nl_err_set(err, 401, "The request you have made requires authentication.");
+			return -1;
+		}
+		if (auth_token_check(tok, &r->auth, err))
+			return -1;
+	}
+	if (r->route->spec && parse_body(r, err))
+		return -1;
+	if (policy_check(r, err))
+		return -1;
+	out->status = 200;
+	return r->route->handler(r, out, err);
+}
+
+static void add_headers(struct req *r, struct resp *out, struct MHD_Response *mr)
+{
+	MHD_add_response_header(mr, "x-openstack-request-id", r->request_id);
+	if (r->svc == SVC_COMPUTE) {
+		char v[32];
+		MHD_add_response_header(mr, "x-compute-request-id", r->request_id);
+		snprintf(v, sizeof(v), "compute 2.%d", r->mv);
+		MHD_add_response_header(mr, "OpenStack-API-Version", v);
+		snprintf(v, sizeof(v), "2.%d", r->mv);
+		MHD_add_response_header(mr, "X-OpenStack-Nova-API-Version", v);
+		MHD_add_response_header(mr, "Vary", "OpenStack-API-Version, X-OpenStack-Nova-API-Version");
+	}
+	for (int i = 0; i < out->nhdr; i++)
+		MHD_add_response_header(mr, out->hdr_name[i], out->hdr_value[i]);
+}
+
+static enum MHD_Result finish(struct MHD_Connection *conn, struct req *r)
+{
+	struct resp out = { 0 };
+	struct nl_error err = { 0 };
+	struct MHD_Response *mr;
+	enum MHD_Result ret;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (run_pipeline(r, &out, &err))
+		render_error(r, &err, &out);
+
+	if (out.body) {
+		text = json_dumps(out.body, JSON_COMPACT);
+		len = text ? strlen(text) : 0;
+		mr = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+					out.content_type ? out.content_type : "application/json");
+	} else if (out.raw) {
+		mr = MHD_create_response_from_buffer(out.raw_len, out.raw, MHD_RESPMEM_MUST_FREE);
+		out.raw = NULL;
+		if (out.content_type)
+			MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, out.content_type);
+	} else {
+		mr = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		if (out.status != 204 && out.status != 304)
+			MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+						out.content_type ? out.content_type : "application/json");
+	}
+	add_headers(r, &out, mr);
+	ret = MHD_queue_response(conn, (unsigned)out.status, mr);
+	MHD_destroy_response(mr);
+
+	/* The access log: never the query string's secrets, never a token. */
+	log_info("%s %s %s %d %.2fms %s project=%s", svc_names[r->svc], r->method_name, r->url,
+		 out.status, (double)(nl_now_us() - r->start_us) / 1000.0, r->request_id,
+		 r->auth.project_id[0] ? r->auth.project_id : "-");
+	resp_clear(&out);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct req *r = *con_cls;
+	(void)version;
+
+	if (!r) {
+		char uuid[37];
+		const char *cl;
+		const union MHD_ConnectionInfo *ci;
+
+		r = nl_calloc(1, sizeof(*r));
+		r->conn = conn;
+		r->svc = (enum service)(intptr_t)cls;
+		r->method_name = method;
+		r->method = parse_method(method);
+		r->url = url;
+		r->start_us = nl_now_us();
+		nl_uuid_new(uuid);
+		snprintf(r->request_id, sizeof(r->request_id), "req-%s", uuid);
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)ci->client_addr)->sin_addr,
+				  r->client_ip, sizeof(r->client_ip));
+		/* Refuse an oversize body up front when the client announces it. */
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > (unsigned long long)g_config.max_body_bytes)
+			r->body_too_large = true;
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		size_t n = *upload_size;
+		if (!r->body_too_large && r->body_len + n > (size_t)g_config.max_body_bytes)
+			r->body_too_large = true;
+		if (r->body_too_large) {
+			/* Answer now; MHD closes the connection rather than read the rest. */
+			*upload_size = 0;
+			return finish(conn, r);
+		}
+		if (r->body_len + n + 1 > r->body_cap) {
+			size_t cap = r->body_cap ? r->body_cap : 4096;
+			while (cap < r->body_len + n + 1)
+				cap *= 2;
+			char *nb = realloc(r->body, cap);
+			if (!nb)
+				return MHD_NO;
+			r->body = nb;
+			r->body_cap = cap;
+		}
+		memcpy(r->body + r->body_len, upload, n);
+		r->body_len += n;
+		r->body[r->body_len] = '\0';
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	return finish(conn, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+	(void)cls; (void)conn; (void)toe;
+	if (!r)
+		return;
+	json_decref(r->json);
+	free(r->body);
+	free(r->input);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void on_panic(void *cls, const char *file, unsigned int line, const char *reason)
+{
+	(void)cls;
+	log_error("libmicrohttpd panic at %s:%u: %s", file, line, reason ? reason : "");
+	abort();
+}
+
+int server_start(struct nl_error *err)
+{
+	int ports[SVC_COUNT] = { g_config.identity_port, g_config.compute_port, g_config.image_port };
+	const char *host = g_config.public_host[0] ? g_config.public_host : g_config.bind;
+	struct sockaddr_in sa;
+
+	MHD_set_panic_func(on_panic, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	if (inet_pton(AF_INET, g_config.bind, &sa.sin_addr) != 1) {
+		nl_err_set(err, 2, "invalid bind address '%s' (an IPv4 address is expected)", g_config.bind);
+		return -1;
+	}
+	for (int s = 0; s < SVC_COUNT; s++) {
+		snprintf(base_urls[s], sizeof(base_urls[s]), "http://%s:%d", host, ports[s]);
+		if (s == SVC_IMAGE)
+			continue;  /* the image API comes with the images issue */
+		sa.sin_port = htons((uint16_t)ports[s]);
+		daemons[s] = MHD_start_daemon(
+			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+			0, NULL, NULL, on_request, (void *)(intptr_t)s,
+			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)g_config.workers,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)g_config.per_ip_connections,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)g_config.connection_timeout,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+			MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+			MHD_OPTION_END);
+		if (!daemons[s]) {
+			nl_err_set(err, 1, "cannot listen on %s:%d for %s (port in use?)", g_config.bind, ports[s],
+				   svc_names[s]);
+			server_stop();
+			return -1;
+		}
+		log_info("%s API listening on %s", svc_names[s], base_urls[s]);
+	}
+	return 0;
+}
+
+void server_stop(void)
+{
+	for (int s = 0; s < SVC_COUNT; s++) {
+		if (daemons[s])
+			MHD_stop_daemon(daemons[s]);
+		daemons[s] = NULL;
+	}
+}

@@ -1,0 +1,165 @@
+/* Option table, INI parsing with libinih, sample generation. No I/O besides the file. */
+#include "common/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct nl_config g_config;
+
+enum opt_type { OPT_STR, OPT_INT };
+
+struct opt {
+	const char *section, *key;
+	enum opt_type type;
+	size_t offset, size;
+	const char *def;
+	int min, max;
+	const char *help;
+};
+
+#define S(sec, k, field, d, h) { sec, k, OPT_STR, offsetof(struct nl_config, field), \
+				 sizeof(((struct nl_config *)0)->field), d, 0, 0, h }
+#define I(sec, k, field, d, lo, hi, h) { sec, k, OPT_INT, offsetof(struct nl_config, field), \
+					 sizeof(int), d, lo, hi, h }
+
+static const struct opt opts[] = {
+	S("DEFAULT", "state_dir", state_dir, "var",
+	  "Directory for the database, image files, logs and the admin openrc."),
+	S("DEFAULT", "bind", bind, "127.0.0.1", "Address every API port listens on."),
+	S("DEFAULT", "public_host", public_host, "",
+	  "Host name written into catalog URLs; empty means the bind address."),
+	S("DEFAULT", "log_level", log_level, "info", "debug, info, warn or error."),
+	I("identity", "port", identity_port, "5000", 1, 65535, "Keystone v3 port."),
+	I("compute", "port", compute_port, "8774", 1, 65535, "Nova v2.1 port."),
+	I("image", "port", image_port, "9292", 1, 65535, "Glance v2 port."),
+	I("api", "workers", workers, "2", 1, 256, "Worker threads per API port (each has its own DB connection)."),
+	I("api", "max_body_bytes", max_body_bytes, "114688", 1024, 16777216,
+	  "Largest JSON request body; larger gets 413 (oslo.middleware's default)."),
+	I("api", "per_ip_connections", per_ip_connections, "64", 1, 65535,
+	  "Concurrent connections one client address may hold per port."),
+	I("api", "connection_timeout", connection_timeout, "10", 1, 3600,
+	  "Seconds a connection may stay idle (or half-send a request) before it is closed."),
+	S("identity", "region", region, "RegionOne", "Region name in the service catalog."),
+	I("identity", "token_expiration", token_expiration, "3600", 60, 604800,
+	  "Token lifetime in seconds (Keystone's default: 3600)."),
+	S("identity", "admin_password", admin_password, "",
+	  "Bootstrap admin password. Empty: $NOVALITE_ADMIN_PASSWORD, else a random one written to STATE/openrc."),
+	I("identity", "password_hash_opslimit", pwhash_opslimit, "2", 1, 100, "argon2id passes."),
+	I("identity", "password_hash_memlimit_kib", pwhash_memlimit_kib, "19456", 8, 4194304,
+	  "argon2id memory in KiB (19 MiB, t=2: the OWASP baseline)."),
+	I("identity", "password_hash_concurrency", pwhash_concurrency, "2", 1, 64,
+	  "Password hashes computed at once; more logins wait (bounds memory under a storm)."),
+	I("quota", "instances", quota_instances, "10", -1, 2147483647, "Default instances per project (-1: unlimited)."),
+	I("quota", "cores", quota_cores, "20", -1, 2147483647, "Default vCPUs per project."),
+	I("quota", "ram", quota_ram, "51200", -1, 2147483647, "Default RAM (MiB) per project."),
+	I("quota", "key_pairs", quota_key_pairs, "100", -1, 2147483647, "Default key pairs per user."),
+	I("quota", "metadata_items", quota_metadata_items, "128", -1, 2147483647, "Default metadata items per server."),
+	I("quota", "server_groups", quota_server_groups, "10", -1, 2147483647, "Default server groups per project."),
+	I("quota", "server_group_members", quota_server_group_members, "10", -1, 2147483647,
+	  "Default servers per server group."),
+	I("quota", "injected_files", quota_injected_files, "5", -1, 2147483647, "Default injected files (before 2.57)."),
+	I("quota", "injected_file_content_bytes", quota_injected_file_content_bytes, "10240", -1, 2147483647,
+	  "Default injected file size."),
+	I("quota", "injected_file_path_bytes", quota_injected_file_path_bytes, "255", -1, 2147483647,
+	  "Default injected file path length."),
+};
+
+static int set_opt(struct nl_config *c, const struct opt *o, const char *value, char *err, size_t errlen)
+{
+	char *base = (char *)c + o->offset;
+
+	if (o->type == OPT_STR) {
+		if (strlen(value) >= o->size) {
+			snprintf(err, errlen, "%s.%s: value too long", o->section, o->key);
+			return -1;
+		}
+		strcpy(base, value);
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	long v = strtol(value, &end, 10);
+	if (errno || end == value || *end || v < o->min || v > o->max) {
+		snprintf(err, errlen, "%s.%s: expected an integer in [%d, %d], got '%s'",
+			 o->section, o->key, o->min, o->max, value);
+		return -1;
+	}
+	*(int *)base = (int)v;
+	return 0;
+}
+
+void config_defaults(struct nl_config *c)
+{
+	char err[128];
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		set_opt(c, &opts[i], opts[i].def, err, sizeof(err));
+}
+
+int config_set(struct nl_config *c, const char *section, const char *key, const char *value,
+	       char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		const struct opt *o = &opts[i];
+		if (strcmp(o->key, key) == 0 && (!section || strcmp(o->section, section) == 0))
+			return set_opt(c, o, value, err, errlen);
+	}
+	snprintf(err, errlen, "unknown option [%s] %s", section ? section : "?", key);
+	return -1;
+}
+
+struct ini_ctx {
+	struct nl_config *c;
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+static int ini_cb(void *user, const char *section, const char *name, const char *value)
+{
+	struct ini_ctx *ctx = user;
+	if (ctx->failed)
+		return 0;
+	if (config_set(ctx->c, section[0] ? section : "DEFAULT", name, value, ctx->err, ctx->errlen)) {
+		ctx->failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
+int config_load_file(struct nl_config *c, const char *path, char *err, size_t errlen)
+{
+	struct ini_ctx ctx = { c, err, errlen, 0 };
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = ini_parse_file(f, ini_cb, &ctx);
+	fclose(f);
+	if (ctx.failed)
+		return -1;
+	if (rc) {
+		snprintf(err, errlen, "config file %s: syntax error on line %d", path, rc);
+		return -1;
+	}
+	return 0;
+}
+
+void config_print_sample(FILE *f)
+{
+	const char *cur = "";
+	fprintf(f, "# novalite sample configuration. Every option, its default and meaning.\n"
+		   "# Generated by `novalite-api --print-sample-config`; all options are optional.\n");
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		const struct opt *o = &opts[i];
+		if (strcmp(cur, o->section)) {
+			fprintf(f, "\n[%s]\n", o->section);
+			cur = o->section;
+		}
+		fprintf(f, "# %s\n#%s = %s\n", o->help, o->key, o->def);
+	}
+}

@@ -1,0 +1,48 @@
+/* Configuration: one struct, filled from built-in defaults, then the INI file
+ * (libinih), then command-line flags. The option table in config.c is the single
+ * source of truth: it drives parsing, --help and etc/novalite.conf.sample. */
+#ifndef NL_CONFIG_H
+#define NL_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct nl_config {
+	char state_dir[512];
+	char bind[64];
+	char public_host[256];      /* host name put in catalog URLs; defaults to bind */
+	char log_level[16];
+
+	int identity_port;
+	int compute_port;
+	int image_port;
+
+	int workers;                /* MHD worker threads per API port */
+	int max_body_bytes;         /* JSON request body limit (Nova: 114688) */
+	int per_ip_connections;     /* concurrent connections one client address may hold */
+	int connection_timeout;     /* seconds of inactivity before a connection is closed */
+
+	char region[64];
+	int token_expiration;       /* seconds */
+	char admin_password[256];   /* bootstrap only; empty = take NOVALITE_ADMIN_PASSWORD or generate */
+	int pwhash_opslimit;        /* argon2id passes */
+	int pwhash_memlimit_kib;    /* argon2id memory */
+	int pwhash_concurrency;     /* simultaneous hashes; bounds memory and CPU under a login storm */
+
+	int quota_instances, quota_cores, quota_ram, quota_key_pairs, quota_metadata_items;
+	int quota_server_groups, quota_server_group_members;
+	int quota_injected_files, quota_injected_file_content_bytes, quota_injected_file_path_bytes;
+};
+
+extern struct nl_config g_config;
+
+void config_defaults(struct nl_config *c);
+/* Returns 0, or -1 with a one-line reason in err. */
+int config_load_file(struct nl_config *c, const char *path, char *err, size_t errlen);
+/* Sets "section.key" or bare "key" from a flag; -1 if unknown or invalid. */
+int config_set(struct nl_config *c, const char *section, const char *key, const char *value,
+	       char *err, size_t errlen);
+/* Writes the documented sample config (etc/novalite.conf.sample is this output). */
+void config_print_sample(FILE *f);
+
+#endif

@@ -1,0 +1,279 @@
+/* Connections, statement cache, transaction runner.
+ *
+ * Durability: WAL with synchronous=FULL, so a COMMIT that returned has reached the
+ * disk. Every connection is DEFENSIVE (no writable_schema tricks), has foreign keys on
+ * and a busy timeout; writers take the lock up front (BEGIN IMMEDIATE) so two writers
+ * never deadlock upgrading a read lock. */
+#include "db/db.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "db/migrate.h"
+
+static char db_path[1024];
+
+#define STMT_CACHE 256   /* power of two; more distinct statements than this just get reprepared */
+
+struct stmt_slot { const char *sql; sqlite3_stmt *st; };
+
+struct conn {
+	sqlite3 *db;
+	struct stmt_slot cache[STMT_CACHE];
+};
+
+static __thread struct conn *tls_conn;
+
+static int configure(sqlite3 *db)
+{
+	static const char *pragmas =
+		"PRAGMA journal_mode=WAL;"
+		"PRAGMA synchronous=FULL;"
+		"PRAGMA foreign_keys=ON;"
+		"PRAGMA temp_store=MEMORY;";
+	int on = 1;
+
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, &on);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 1, &on);
+	sqlite3_busy_timeout(db, 5000);
+	return sqlite3_exec(db, pragmas, NULL, NULL, NULL);
+}
+
+static sqlite3 *open_conn(struct nl_error *err)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				 SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK || configure(db) != SQLITE_OK) {
+		nl_err_internal(err, "cannot open database %s: %s", db_path,
+				db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+int db_open(const char *path, struct nl_error *err)
+{
+	sqlite3 *db;
+	int rc;
+
+	snprintf(db_path, sizeof(db_path), "%s", path);
+	if (!(db = open_conn(err)))
+		return -1;
+	rc = db_migrate(db, err);
+	sqlite3_close(db);
+	return rc;
+}
+
+sqlite3 *db_conn(void)
+{
+	struct nl_error err;
+
+	if (tls_conn)
+		return tls_conn->db;
+	tls_conn = nl_calloc(1, sizeof(*tls_conn));
+	tls_conn->db = open_conn(&err);
+	if (!tls_conn->db) {
+		log_error("%s", err.msg);
+		abort();
+	}
+	return tls_conn->db;
+}
+
+void db_thread_close(void)
+{
+	if (!tls_conn)
+		return;
+	for (int i = 0; i < STMT_CACHE; i++)
+		sqlite3_finalize(tls_conn->cache[i].st);
+	sqlite3_close(tls_conn->db);
+	free(tls_conn);
+	tls_conn = NULL;
+}
+
+sqlite3_stmt *db_stmt(const char *sql)
+{
+	sqlite3 *db = db_conn();
+	uintptr_t h = (uintptr_t)sql;
+	struct stmt_slot *s;
+
+	h ^= h >> 7;
+	s = &tls_conn->cache[(h >> 3) & (STMT_CACHE - 1)];
+	if (s->sql == sql && s->st) {
+		sqlite3_reset(s->st);
+		sqlite3_clear_bindings(s->st);
+		return s->st;
+	}
+	sqlite3_finalize(s->st);
+	s->st = NULL;
+	s->sql = NULL;
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st, NULL) != SQLITE_OK) {
+		log_error("db: prepare failed: %s: %s", sqlite3_errmsg(db), sql);
+		abort();   /* a bad literal SQL string is a programming error, found by any test */
+	}
+	s->sql = sql;
+	return s->st;
+}
+
+int db_tx_run(db_tx_fn fn, void *ctx, struct nl_error *err)
+{
+	sqlite3 *db = db_conn();
+	int rc;
+
+	for (int attempt = 0; attempt < 50; attempt++) {
+		rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		if (rc == SQLITE_BUSY) {
+			usleep(2000 * (attempt + 1));
+			continue;
+		}
+		if (rc != SQLITE_OK)
+			return db_fail(err, "begin");
+		if (fn(ctx, err) != 0) {
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			return 0;
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		if (rc != SQLITE_BUSY)
+			return db_fail(err, "commit");
+	}
+	nl_err_set(err, 503, "The database is busy; try again.");
+	return -1;
+}
+
+void db_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+const char *db_col_text(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	return s ? s : "";
+}
+
+char *db_col_dup(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	return s ? nl_strdup(s) : NULL;
+}
+
+int db_exec_stmt(sqlite3_stmt *st, struct nl_error *err, const char *conflict_msg)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_CONSTRAINT && conflict_msg &&
+	    (sqlite3_extended_errcode(sqlite3_db_handle(st)) == SQLITE_CONSTRAINT_UNIQUE ||
+	     sqlite3_extended_errcode(sqlite3_db_handle(st)) == SQLITE_CONSTRAINT_PRIMARYKEY)) {
+		nl_err_set(err, 409, "%s", conflict_msg);
+		return -1;
+	}
+	return db_fail(err, "statement");
+}
+
+int db_fail(struct nl_error *err, const char *what)
+{
+	sqlite3 *db = db_conn();
+	log_error("db: %s failed: %s", what, sqlite3_errmsg(db));
+	nl_err_internal(err, "Unexpected database error.");
+	return -1;
+}
+
+int db_schema_version(void)
+{
+	sqlite3_stmt *st = db_stmt("PRAGMA user_version");
+	int v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_reset(st);
+	return v;
+}
+
+int db_latest_version(void)
+{
+	int v = 0;
+	for (const struct migration *m = db_migrations; m->sql; m++)
+		v = m->version;
+	return v;
+}
+
+int db_backup(const char *dest, struct nl_error *err)
+{
+	sqlite3 *out = NULL;
+	sqlite3_backup *b;
+	int rc;
+
+	if (sqlite3_open(dest, &out) != SQLITE_OK) {
+		nl_err_internal(err, "cannot open %s: %s", dest, sqlite3_errmsg(out));
+		sqlite3_close(out);
+		return -1;
+	}
+	b = sqlite3_backup_init(out, "main", db_conn(), "main");
+	if (!b) {
+		nl_err_internal(err, "backup failed: %s", sqlite3_errmsg(out));
+		sqlite3_close(out);
+		return -1;
+	}
+	do {
+		rc = sqlite3_backup_step(b, 256);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			usleep(10000);
+	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	sqlite3_backup_finish(b);
+	rc = sqlite3_errcode(out);
+	sqlite3_close(out);
+	if (rc != SQLITE_OK) {
+		nl_err_internal(err, "backup failed: %s", sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *row_to_json(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+	int n = sqlite3_column_count(st);
+	for (int i = 0; i < n; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		json_t *v;
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(st, i)); break;
+		case SQLITE_FLOAT: v = json_real(sqlite3_column_double(st, i)); break;
+		case SQLITE_NULL: v = json_null(); break;
+		default: v = json_string((const char *)sqlite3_column_text(st, i)); break;
+		}
+		json_object_set_new(o, name, v ? v : json_null());
+	}
+	return o;
+}
+
+json_t *db_rows_json(sqlite3_stmt *st)
+{
+	json_t *a = json_array();
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(a, row_to_json(st));
+	if (rc != SQLITE_DONE)
+		log_error("db: query failed: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+	sqlite3_reset(st);
+	return a;
+}
+
+json_t *db_row_json(sqlite3_stmt *st)
+{
+	json_t *o = NULL;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		o = row_to_json(st);
+	sqlite3_reset(st);
+	return o;
+}
