@@ -33,32 +33,38 @@ MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all asan deps test-deps run test unit integration bench clean check-deps
+.PHONY: all asan deps run test unit unit-build integration bench clean check-deps
 all: $(BUILD)/novalite-api $(BUILD)/novalite-manage
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 # Migrations are compiled into the binary so a single file is all an operator installs.
 $(BUILD)/gen/migrations.c: $(MIGRATIONS) tools/embed_migrations.sh
 	@mkdir -p $(dir $@)
-	sh tools/embed_migrations.sh $(MIGRATIONS) > $@
+	@sh tools/embed_migrations.sh $(MIGRATIONS) > $@
 $(BUILD)/obj/gen/migrations.o: $(BUILD)/gen/migrations.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libnovalite.a: $(LIB_OBJ) $(BUILD)/obj/gen/migrations.o
-	ar rcs $@ $^
+	@echo "  AR      $@"
+	@ar rcs $@ $^
 
 $(BUILD)/novalite-api: $(BUILD)/obj/api/main.o $(BUILD)/libnovalite.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/novalite-manage: $(BUILD)/obj/api/manage.o $(BUILD)/libnovalite.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libnovalite.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 asan:
 	$(MAKE) BUILD=build-asan all
@@ -71,6 +77,7 @@ check-deps:
 run: deps all
 	./$(BUILD)/novalite-api --state-dir var $(RUN_FLAGS)
 
+unit-build: $(UNIT_BIN)
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
 

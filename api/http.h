@@ -82,6 +82,8 @@ struct req {
 	size_t body_len;
 	size_t body_cap;
 	bool body_too_large;
+	bool responded;            /* a response is queued; ignore further upload */
+	size_t discarded;          /* oversize body bytes read and dropped */
 	json_t *json;              /* parsed body (owned) */
 	void *input;               /* spec output (owned), route->input_size bytes */
 

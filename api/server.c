@@ -159,11 +159,6 @@ static int run_pipeline(struct req *r, struct resp *out, struct nl_error *err)
 				   "The resource could not be found.");
 		return -1;
 	}
-	if (r->body_too_large) {
-		nl_err_set(err, 413, "Request is too large. Larger than max_request_body_size (%d).",
-			   g_config.max_body_bytes);
-		return -1;
-	}
 	if (r->route->policy != POL_PUBLIC) {
 		const char *tok = req_header(r, "X-Auth-Token");
 		if (!tok || !*tok) {
@@ -206,8 +201,14 @@ static enum MHD_Result finish(struct MHD_Connection *conn, struct req *r)
 	char *text = NULL;
 	size_t len = 0;
 
-	if (run_pipeline(r, &out, &err))
+	r->responded = true;
+	if (r->body_too_large) {
+		nl_err_set(&err, 413, "Request is too large. Larger than max_request_body_size (%d).",
+			   g_config.max_body_bytes);
 		render_error(r, &err, &out);
+	} else if (run_pipeline(r, &out, &err)) {
+		render_error(r, &err, &out);
+	}
 
 	if (out.body) {
 		text = json_dumps(out.body, JSON_COMPACT);
@@ -257,6 +258,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->method = parse_method(method);
 		r->url = url;
 		r->start_us = nl_now_us();
+		r->mv = 1;   /* 2.1 until negotiated */
 		nl_uuid_new(uuid);
 		snprintf(r->request_id, sizeof(r->request_id), "req-%s", uuid);
 		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -264,20 +266,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			inet_ntop(AF_INET, &((struct sockaddr_in *)ci->client_addr)->sin_addr,
 				  r->client_ip, sizeof(r->client_ip));
 		/* Refuse an oversize body up front when the client announces it. */
-		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > (unsigned long long)g_config.max_body_bytes)
-			r->body_too_large = true;
 		*con_cls = r;
+		/* An announced oversize body is refused before it is read (as oslo.middleware's
+		 * sizelimit does): a client sending "Expect: 100-continue" gets the 413 instead
+		 * of "100 Continue"; MHD closes the connection afterwards. */
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > (unsigned long long)g_config.max_body_bytes) {
+			r->body_too_large = true;
+			return finish(conn, r);
+		}
 		return MHD_YES;
 	}
+	if (r->responded)
+		return MHD_NO;
 	if (*upload_size) {
 		size_t n = *upload_size;
+		*upload_size = 0;
 		if (!r->body_too_large && r->body_len + n > (size_t)g_config.max_body_bytes)
 			r->body_too_large = true;
 		if (r->body_too_large) {
-			/* Answer now; MHD closes the connection rather than read the rest. */
-			*upload_size = 0;
-			return finish(conn, r);
+			/* Chunked oversize body: count and discard it so the client can read our 413,
+			 * but give up (close) once it is absurdly large. */
+			r->discarded += n;
+			return r->discarded > 16 * (size_t)g_config.max_body_bytes ? MHD_NO : MHD_YES;
 		}
 		if (r->body_len + n + 1 > r->body_cap) {
 			size_t cap = r->body_cap ? r->body_cap : 4096;
@@ -292,7 +303,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		memcpy(r->body + r->body_len, upload, n);
 		r->body_len += n;
 		r->body[r->body_len] = '\0';
-		*upload_size = 0;
 		return MHD_YES;
 	}
 	return finish(conn, r);
