@@ -28,6 +28,23 @@ struct conn {
 };
 
 static __thread struct conn *tls_conn;
+/* Worker threads belong to libmicrohttpd; a key destructor closes each thread's
+ * connection when the thread exits, so nothing leaks at shutdown. */
+static pthread_key_t conn_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+static void conn_free(void *p)
+{
+	struct conn *c = p;
+	if (!c)
+		return;
+	for (int i = 0; i < STMT_CACHE; i++)
+		sqlite3_finalize(c->cache[i].st);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+static void make_key(void) { pthread_key_create(&conn_key, conn_free); }
 
 static int configure(sqlite3 *db)
 {
@@ -77,12 +94,14 @@ sqlite3 *db_conn(void)
 
 	if (tls_conn)
 		return tls_conn->db;
+	pthread_once(&key_once, make_key);
 	tls_conn = nl_calloc(1, sizeof(*tls_conn));
 	tls_conn->db = open_conn(&err);
 	if (!tls_conn->db) {
 		log_error("%s", err.msg);
 		abort();
 	}
+	pthread_setspecific(conn_key, tls_conn);
 	return tls_conn->db;
 }
 
@@ -90,10 +109,8 @@ void db_thread_close(void)
 {
 	if (!tls_conn)
 		return;
-	for (int i = 0; i < STMT_CACHE; i++)
-		sqlite3_finalize(tls_conn->cache[i].st);
-	sqlite3_close(tls_conn->db);
-	free(tls_conn);
+	pthread_setspecific(conn_key, NULL);
+	conn_free(tls_conn);
 	tls_conn = NULL;
 }
 
