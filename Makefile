@@ -33,7 +33,7 @@ MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all asan deps run test unit unit-build integration bench clean check-deps
+.PHONY: all asan deps deps-build run test unit unit-build integration bench clean
 all: $(BUILD)/novalite-api $(BUILD)/novalite-manage
 
 $(BUILD)/obj/%.o: %.c
@@ -70,11 +70,12 @@ asan:
 	$(MAKE) BUILD=build-asan all
 
 # Install what is missing (as root), or print the one line to run.
-deps: check-deps
-check-deps:
+deps:
 	@sh tools/deps.sh $(BUILD_DEPS) $(TEST_DEPS)
+deps-build:
+	@sh tools/deps.sh $(BUILD_DEPS)
 
-run: deps all
+run: deps-build all
 	./$(BUILD)/novalite-api --state-dir var $(RUN_FLAGS)
 
 unit-build: $(UNIT_BIN)

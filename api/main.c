@@ -16,6 +16,7 @@
 
 #include "api/identity/bootstrap.h"
 #include "api/identity/identity.h"
+#include "api/http.h"
 #include "api/server.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -199,7 +200,15 @@ int main(int argc, char **argv)
 		server_stop();
 		return 1;
 	}
-	log_info("novalite is ready. State in %s/. Try: source %s && openstack flavor list", g_config.state_dir, openrc);
+	log_info("ready: state in %s, admin credentials in %s", g_config.state_dir, openrc);
+	printf("\nnovalite is running.\n"
+	       "  state dir:  %s/  (database novalite.db, admin credentials openrc)\n"
+	       "  identity:   %s/v3\n"
+	       "  compute:    %s/v2.1\n"
+	       "Try:  source %s && openstack flavor list\n"
+	       "Stop: Ctrl-C (or SIGTERM)\n\n",
+	       g_config.state_dir, service_base_url(SVC_IDENTITY), service_base_url(SVC_COMPUTE), openrc);
+	fflush(stdout);
 
 	while (sigwait(&sigs, &sig) == 0 && sig != SIGTERM && sig != SIGINT)
 		;
