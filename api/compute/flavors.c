@@ -233,6 +233,30 @@ int flavor_show(struct req *r, struct resp *out, struct nl_error *err)
 	return 0;
 }
 
+/* Inside a transaction: 404 unless the flavor exists (any visibility: admin paths).
+ * Returns the flavor's is_public flag, or -1 with err set. */
+static int flavor_must_exist(const char *id, struct nl_error *err)
+{
+	json_t *f = db_flavor_get(id, NULL);
+	int pub;
+	if (!f) {
+		nl_err_set(err, 404, "Flavor %s could not be found.", id);
+		return -1;
+	}
+	pub = (int)json_integer_value(json_object_get(f, "is_public"));
+	json_decref(f);
+	return pub;
+}
+
+/* 200 {"flavor": <full view>} of a flavor that was just written. */
+static int reply_flavor(struct req *r, struct resp *out, const char *id)
+{
+	json_t *f = db_flavor_get(id, NULL);
+	resp_json(out, 200, json_pack("{s:o}", "flavor", flavor_full(f, r->mv)));
+	json_decref(f);
+	return 0;
+}
+
 /* ---- create / update / delete ---- */
 struct flavor_ctx { struct flavor_row_in row; const char *id; const char *key; const char *value; json_t *specs; };
 
@@ -295,21 +319,14 @@ int flavor_create(struct req *r, struct resp *out, struct nl_error *err)
 	c.row.is_public = in->is_public.set ? in->is_public.v : true;
 	if (db_tx_run(create_tx, &c, err))
 		return -1;
-	json_t *f = db_flavor_get(c.row.flavorid, NULL);
-	resp_json(out, 200, json_pack("{s:o}", "flavor", flavor_full(f, r->mv)));
-	json_decref(f);
-	return 0;
+	return reply_flavor(r, out, c.row.flavorid);
 }
 
 static int update_tx(void *p, struct nl_error *err)
 {
 	struct flavor_ctx *c = p;
-	json_t *f = db_flavor_get(c->id, NULL);
-	if (!f) {
-		nl_err_set(err, 404, "Flavor %s could not be found.", c->id);
+	if (flavor_must_exist(c->id, err) < 0)
 		return -1;
-	}
-	json_decref(f);
 	return db_flavor_update_description(c->id, c->value, err);
 }
 
@@ -319,21 +336,14 @@ int flavor_update(struct req *r, struct resp *out, struct nl_error *err)
 	struct flavor_ctx c = { .id = req_param(r, 0), .value = in->description.null ? NULL : in->description.v };
 	if (db_tx_run(update_tx, &c, err))
 		return -1;
-	json_t *f = db_flavor_get(c.id, NULL);
-	resp_json(out, 200, json_pack("{s:o}", "flavor", flavor_full(f, r->mv)));
-	json_decref(f);
-	return 0;
+	return reply_flavor(r, out, c.id);
 }
 
 static int delete_tx(void *p, struct nl_error *err)
 {
 	struct flavor_ctx *c = p;
-	json_t *f = db_flavor_get(c->id, NULL);
-	if (!f) {
-		nl_err_set(err, 404, "Flavor %s could not be found.", c->id);
+	if (flavor_must_exist(c->id, err) < 0)
 		return -1;
-	}
-	json_decref(f);
 	return db_flavor_delete(c->id, err);
 }
 
@@ -396,13 +406,10 @@ static json_t *specs_as_strings(json_t *specs)
 static int specs_tx(void *p, struct nl_error *err)
 {
 	struct flavor_ctx *c = p;
-	json_t *f = db_flavor_get(c->id, NULL), *v;
+	json_t *v;
 	const char *k;
-	if (!f) {
-		nl_err_set(err, 404, "Flavor %s could not be found.", c->id);
+	if (flavor_must_exist(c->id, err) < 0)
 		return -1;
-	}
-	json_decref(f);
 	json_object_foreach(c->specs, k, v)
 		if (db_flavor_spec_set(c->id, k, json_string_value(v), err))
 			return -1;
@@ -454,13 +461,9 @@ int flavor_spec_update(struct req *r, struct resp *out, struct nl_error *err)
 static int spec_delete_tx(void *p, struct nl_error *err)
 {
 	struct flavor_ctx *c = p;
-	json_t *f = db_flavor_get(c->id, NULL);
 	int rc;
-	if (!f) {
-		nl_err_set(err, 404, "Flavor %s could not be found.", c->id);
+	if (flavor_must_exist(c->id, err) < 0)
 		return -1;
-	}
-	json_decref(f);
 	rc = db_flavor_spec_delete(c->id, c->key, err);
 	if (rc > 0) {
 		nl_err_set(err, 404, "Flavor %s has no extra specs with key %s.", c->id, c->key);
@@ -504,13 +507,9 @@ struct access_ctx { const char *id, *tenant; bool add; };
 static int access_tx(void *p, struct nl_error *err)
 {
 	struct access_ctx *c = p;
-	json_t *f = db_flavor_get(c->id, NULL);
-	if (!f) {
-		nl_err_set(err, 404, "Flavor %s could not be found.", c->id);
+	int pub = flavor_must_exist(c->id, err);
+	if (pub < 0)
 		return -1;
-	}
-	int pub = (int)json_integer_value(json_object_get(f, "is_public"));
-	json_decref(f);
 	if (c->add) {
 		if (pub) {
 			nl_err_set(err, 409, "Can not add access to a public flavor.");

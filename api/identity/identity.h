@@ -49,6 +49,27 @@ json_t *user_view(json_t *row);
 json_t *role_view(json_t *row);
 json_t *domain_view(json_t *row);
 
+/* A Keystone CRUD resource (api/identity/entity.c). */
+struct ident_entity {
+	const char *member;        /* "project": JSON key and "Could not find project: X." */
+	const char *collection;    /* "projects" */
+	json_t *(*get)(const char *id);                       /* owned row or NULL */
+	json_t *(*view)(json_t *row);                         /* consumes row */
+	int (*del)(const char *id, struct nl_error *err);     /* inside a transaction */
+	int (*may_delete)(json_t *row, struct nl_error *err); /* optional veto */
+};
+extern const struct ident_entity ENT_PROJECT, ENT_DOMAIN, ENT_USER, ENT_ROLE;
+
+/* Inside a transaction: 0, or 404 "Could not find <member>: <id>." */
+int entity_must_exist(const struct ident_entity *e, const char *id, struct nl_error *err);
+/* {member: view(row of id)} with status. */
+int entity_reply(struct resp *out, int status, const struct ident_entity *e, const char *id);
+/* {collection: [views], links} from rows (consumed). */
+int entity_reply_list(const struct req *r, struct resp *out, const struct ident_entity *e, json_t *rows);
+int entity_show(struct resp *out, const struct ident_entity *e, const char *id, struct nl_error *err);
+/* One transaction: exists → veto → delete; 204. */
+int entity_delete(struct resp *out, const struct ident_entity *e, const char *id, struct nl_error *err);
+
 /* Error helpers with Keystone's wording. */
 int identity_not_found(struct nl_error *err, const char *what, const char *id);
 

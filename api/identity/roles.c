@@ -36,23 +36,13 @@ static const char *str(const spec_str_t *s) { return s->set && !s->null ? s->v :
 
 int role_list(struct req *r, struct resp *out, struct nl_error *err)
 {
-	json_t *rows = db_role_list(req_query(r, "name")), *list = json_array(), *row;
-	size_t i;
 	(void)err;
-	json_array_foreach(rows, i, row)
-		json_array_append_new(list, role_view(json_incref(row)));
-	json_decref(rows);
-	resp_json(out, 200, json_pack("{s:o, s:o}", "roles", list, "links", identity_collection_links(r)));
-	return 0;
+	return entity_reply_list(r, out, &ENT_ROLE, db_role_list(req_query(r, "name")));
 }
 
 int role_show(struct req *r, struct resp *out, struct nl_error *err)
 {
-	json_t *row = db_role_get(req_param(r, 0));
-	if (!row)
-		return identity_not_found(err, "role", req_param(r, 0));
-	resp_json(out, 200, json_pack("{s:o}", "role", role_view(row)));
-	return 0;
+	return entity_show(out, &ENT_ROLE, req_param(r, 0), err);
 }
 
 struct role_ctx { const struct role_in *in; const char *id; };
@@ -70,17 +60,14 @@ int role_create(struct req *r, struct resp *out, struct nl_error *err)
 	nl_uuid_hex_new(id);
 	if (db_tx_run(role_create_tx, &c, err))
 		return -1;
-	resp_json(out, 201, json_pack("{s:o}", "role", role_view(db_role_get(id))));
-	return 0;
+	return entity_reply(out, 201, &ENT_ROLE, id);
 }
 
 static int role_update_tx(void *p, struct nl_error *err)
 {
 	struct role_ctx *c = p;
-	json_t *row = db_role_get(c->id);
-	if (!row)
-		return identity_not_found(err, "role", c->id);
-	json_decref(row);
+	if (entity_must_exist(&ENT_ROLE, c->id, err))
+		return -1;
 	return db_role_update(c->id, str(&c->in->name), str(&c->in->description), err);
 }
 
@@ -89,26 +76,12 @@ int role_update(struct req *r, struct resp *out, struct nl_error *err)
 	struct role_ctx c = { r->input, req_param(r, 0) };
 	if (db_tx_run(role_update_tx, &c, err))
 		return -1;
-	resp_json(out, 200, json_pack("{s:o}", "role", role_view(db_role_get(c.id))));
-	return 0;
-}
-
-static int role_delete_tx(void *p, struct nl_error *err)
-{
-	const char *id = p;
-	json_t *row = db_role_get(id);
-	if (!row)
-		return identity_not_found(err, "role", id);
-	json_decref(row);
-	return db_role_delete(id, err);
+	return entity_reply(out, 200, &ENT_ROLE, c.id);
 }
 
 int role_delete(struct req *r, struct resp *out, struct nl_error *err)
 {
-	if (db_tx_run(role_delete_tx, (void *)req_param(r, 0), err))
-		return -1;
-	out->status = 204;
-	return 0;
+	return entity_delete(out, &ENT_ROLE, req_param(r, 0), err);
 }
 
 /* ---- grants: /v3/{projects|domains}/{target}/users/{user}/roles[/{role}] ---- */
@@ -125,20 +98,9 @@ static void grant_from(struct req *r, struct grant_ctx *c)
 /* Checks that each named entity exists; 404 names the first missing one. */
 static int grant_check_refs(const struct grant_ctx *c, struct nl_error *err)
 {
-	json_t *x;
-	if (!(x = db_user_get(c->user)))
-		return identity_not_found(err, "user", c->user);
-	json_decref(x);
-	x = !strcmp(c->tt, "project") ? db_project_get(c->target) : db_domain_get(c->target);
-	if (!x)
-		return identity_not_found(err, c->tt, c->target);
-	json_decref(x);
-	if (c->role) {
-		if (!(x = db_role_get(c->role)))
-			return identity_not_found(err, "role", c->role);
-		json_decref(x);
-	}
-	return 0;
+	return entity_must_exist(&ENT_USER, c->user, err) ||
+	       entity_must_exist(!strcmp(c->tt, "project") ? &ENT_PROJECT : &ENT_DOMAIN, c->target, err) ||
+	       (c->role && entity_must_exist(&ENT_ROLE, c->role, err)) ? -1 : 0;
 }
 
 static int grant_tx(void *p, struct nl_error *err)
@@ -195,19 +157,10 @@ int grant_check(struct req *r, struct resp *out, struct nl_error *err)
 int grant_list(struct req *r, struct resp *out, struct nl_error *err)
 {
 	struct grant_ctx c = { 0 };
-	json_t *rows, *list = json_array(), *row;
-	size_t i;
 	grant_from(r, &c);
-	if (grant_check_refs(&c, err)) {
-		json_decref(list);
+	if (grant_check_refs(&c, err))
 		return -1;
-	}
-	rows = db_grants_on(c.user, c.tt, c.target);
-	json_array_foreach(rows, i, row)
-		json_array_append_new(list, role_view(json_incref(row)));
-	json_decref(rows);
-	resp_json(out, 200, json_pack("{s:o, s:o}", "roles", list, "links", identity_collection_links(r)));
-	return 0;
+	return entity_reply_list(r, out, &ENT_ROLE, db_grants_on(c.user, c.tt, c.target));
 }
 
 /* ---- /v3/role_assignments ---- */

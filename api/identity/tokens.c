@@ -368,16 +368,8 @@ int auth_catalog(struct req *r, struct resp *out, struct nl_error *err)
 
 int auth_projects(struct req *r, struct resp *out, struct nl_error *err)
 {
-	json_t *rows = db_user_projects(r->auth.user_id), *row, *list = json_array();
-	size_t i;
 	(void)err;
-	json_array_foreach(rows, i, row) {
-		json_incref(row);
-		json_array_append_new(list, project_view(row));
-	}
-	json_decref(rows);
-	resp_json(out, 200, json_pack("{s:o, s:o}", "projects", list, "links", identity_collection_links(r)));
-	return 0;
+	return entity_reply_list(r, out, &ENT_PROJECT, db_user_projects(r->auth.user_id));
 }
 
 int auth_domains(struct req *r, struct resp *out, struct nl_error *err)

@@ -56,24 +56,14 @@ static const char *str(const spec_str_t *s) { return s->set && !s->null ? s->v :
 
 int user_list(struct req *r, struct resp *out, struct nl_error *err)
 {
-	json_t *rows = db_user_list(req_query(r, "domain_id"), req_query(r, "name"), identity_query_bool(r, "enabled"));
-	json_t *list = json_array(), *row;
-	size_t i;
 	(void)err;
-	json_array_foreach(rows, i, row)
-		json_array_append_new(list, user_view(json_incref(row)));
-	json_decref(rows);
-	resp_json(out, 200, json_pack("{s:o, s:o}", "users", list, "links", identity_collection_links(r)));
-	return 0;
+	return entity_reply_list(r, out, &ENT_USER, db_user_list(req_query(r, "domain_id"), req_query(r, "name"),
+								 identity_query_bool(r, "enabled")));
 }
 
 int user_show(struct req *r, struct resp *out, struct nl_error *err)
 {
-	json_t *u = db_user_get(req_param(r, 0));
-	if (!u)
-		return identity_not_found(err, "user", req_param(r, 0));
-	resp_json(out, 200, json_pack("{s:o}", "user", user_view(u)));
-	return 0;
+	return entity_show(out, &ENT_USER, req_param(r, 0), err);
 }
 
 struct user_ctx {
@@ -86,10 +76,8 @@ struct user_ctx {
 static int user_create_tx(void *p, struct nl_error *err)
 {
 	struct user_ctx *c = p;
-	json_t *d = db_domain_get(c->domain_id);
-	if (!d)
-		return identity_not_found(err, "domain", c->domain_id);
-	json_decref(d);
+	if (entity_must_exist(&ENT_DOMAIN, c->domain_id, err))
+		return -1;
 	return db_user_insert(c->id, c->in->name.v, c->domain_id, c->has_hash ? c->hash : NULL,
 			      c->in->enabled.set ? c->in->enabled.v : true, str(&c->in->default_project_id),
 			      str(&c->in->description), str(&c->in->email), err);
@@ -117,18 +105,15 @@ int user_create(struct req *r, struct resp *out, struct nl_error *err)
 		      (r->auth.project_domain_id[0] ? r->auth.project_domain_id : "default");
 	if (hash_into(&c, &c.in->password, err) || db_tx_run(user_create_tx, &c, err))
 		return -1;
-	resp_json(out, 201, json_pack("{s:o}", "user", user_view(db_user_get(id))));
-	return 0;
+	return entity_reply(out, 201, &ENT_USER, id);
 }
 
 static int user_update_tx(void *p, struct nl_error *err)
 {
 	struct user_ctx *c = p;
 	const struct user_in *in = c->in;
-	json_t *u = db_user_get(c->id);
-	if (!u)
-		return identity_not_found(err, "user", c->id);
-	json_decref(u);
+	if (entity_must_exist(&ENT_USER, c->id, err))
+		return -1;
 	if (db_user_update(c->id, str(&in->name), c->has_hash ? c->hash : NULL,
 			   in->enabled.set ? in->enabled.v : -1, str(&in->default_project_id),
 			   str(&in->description), str(&in->email), err))
@@ -144,26 +129,12 @@ int user_update(struct req *r, struct resp *out, struct nl_error *err)
 	struct user_ctx c = { .in = r->input, .id = req_param(r, 0) };
 	if (hash_into(&c, &c.in->password, err) || db_tx_run(user_update_tx, &c, err))
 		return -1;
-	resp_json(out, 200, json_pack("{s:o}", "user", user_view(db_user_get(c.id))));
-	return 0;
-}
-
-static int user_delete_tx(void *p, struct nl_error *err)
-{
-	const char *id = p;
-	json_t *u = db_user_get(id);
-	if (!u)
-		return identity_not_found(err, "user", id);
-	json_decref(u);
-	return db_user_delete(id, err);
+	return entity_reply(out, 200, &ENT_USER, c.id);
 }
 
 int user_delete(struct req *r, struct resp *out, struct nl_error *err)
 {
-	if (db_tx_run(user_delete_tx, (void *)req_param(r, 0), err))
-		return -1;
-	out->status = 204;
-	return 0;
+	return entity_delete(out, &ENT_USER, req_param(r, 0), err);
 }
 
 struct pw_ctx { const char *id; char hash[crypto_pwhash_STRBYTES]; };
@@ -202,12 +173,6 @@ int user_password(struct req *r, struct resp *out, struct nl_error *err)
 
 int user_projects(struct req *r, struct resp *out, struct nl_error *err)
 {
-	json_t *rows = db_user_projects(req_param(r, 0)), *list = json_array(), *row;
-	size_t i;
 	(void)err;
-	json_array_foreach(rows, i, row)
-		json_array_append_new(list, project_view(json_incref(row)));
-	json_decref(rows);
-	resp_json(out, 200, json_pack("{s:o, s:o}", "projects", list, "links", identity_collection_links(r)));
-	return 0;
+	return entity_reply_list(r, out, &ENT_PROJECT, db_user_projects(req_param(r, 0)));
 }
