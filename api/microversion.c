@@ -3,16 +3,18 @@
  * maximum; no header means the minimum; a version outside the range is 406. */
 #include "api/microversion.h"
 
-#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-/* Finds "compute X" in a comma-separated OpenStack-API-Version value; out gets X. */
+/* Finds the last "compute X" in a comma-separated OpenStack-API-Version value (Nova
+ * keeps the last one it sees); out gets X. */
 static int find_service_version(const char *h, char *out, size_t len)
 {
 	const char *p = h;
+	int found = 0;
 	while (*p) {
 		while (*p == ' ' || *p == ',')
 			p++;
@@ -30,51 +32,55 @@ static int find_service_version(const char *h, char *out, size_t len)
 				n = len - 1;
 			memcpy(out, tok, n);
 			out[n] = '\0';
-			return 1;
+			found = 1;
 		}
 	}
-	return 0;
+	return found;
+}
+
+/* "^([1-9]\d*)\.([1-9]\d*|0)$" */
+static bool well_formed(const char *s, const char **dot)
+{
+	const char *d = strchr(s, '.');
+	if (!d || d == s || s[0] == '0' || strspn(s, "0123456789") != (size_t)(d - s))
+		return false;
+	size_t m = strlen(d + 1);
+	if (!m || strspn(d + 1, "0123456789") != m || (d[1] == '0' && m > 1))
+		return false;
+	*dot = d;
+	return true;
 }
 
 int microversion_negotiate(const char *new_hdr, const char *legacy, int *mv, struct nl_error *err)
 {
 	char v[64];
-	const char *s = NULL;
+	const char *s = NULL, *dot;
 
 	if (new_hdr && find_service_version(new_hdr, v, sizeof(v)))
 		s = v;
-	else if (legacy && *legacy)
-		s = legacy;
+	else if (legacy)
+		s = legacy;            /* present but empty is malformed, as in Nova */
 	if (!s) {
 		*mv = MV_MIN;
 		return 0;
 	}
-	if (strcasecmp(s, "latest") == 0) {
+	if (strcmp(s, "latest") == 0) {
 		*mv = MV_MAX;
 		return 0;
 	}
-	/* "^([1-9]\d*)\.([1-9]\d*|0)$" */
-	const char *dot = strchr(s, '.');
-	char *end;
-	if (!dot || !isdigit((unsigned char)s[0]) || s[0] == '0' || !isdigit((unsigned char)dot[1]) ||
-	    (dot[1] == '0' && dot[2])) {
+	if (!well_formed(s, &dot)) {
 		nl_err_set(err, 400, "API Version String %s is of invalid format. Must be of format MajorNum.MinorNum.", s);
 		return -1;
 	}
-	long major = strtol(s, &end, 10);
-	if (end != dot)
-		goto bad;
-	long minor = strtol(dot + 1, &end, 10);
-	if (*end || minor > 100000)
-		goto bad;
-	if (major != 2 || minor < MV_MIN || minor > MV_MAX) {
-		nl_err_set(err, 406, "Version %ld.%ld is not supported by the API. Minimum is 2.%d and maximum is 2.%d.",
-			   major, minor, MV_MIN, MV_MAX);
+	/* Compare as strings of digits first, so huge numbers cannot overflow. */
+	bool major2 = dot - s == 1 && s[0] == '2';
+	size_t mlen = strlen(dot + 1);
+	long minor = mlen <= 6 ? strtol(dot + 1, NULL, 10) : 1000000;
+	if (!major2 || minor < MV_MIN || minor > MV_MAX) {
+		nl_err_set(err, 406, "Version %s is not supported by the API. Minimum is 2.%d and maximum is 2.%d.",
+			   s, MV_MIN, MV_MAX);
 		return -1;
 	}
 	*mv = (int)minor;
 	return 0;
-bad:
-	nl_err_set(err, 400, "API Version String %s is of invalid format. Must be of format MajorNum.MinorNum.", s);
-	return -1;
 }

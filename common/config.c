@@ -72,6 +72,12 @@ static int set_opt(struct nl_config *c, const struct opt *o, const char *value, 
 	char *base = (char *)c + o->offset;
 
 	if (o->type == OPT_STR) {
+		if (!strcmp(o->key, "log_level") && strcmp(value, "debug") && strcmp(value, "info") &&
+		    strcmp(value, "warn") && strcmp(value, "error")) {
+			snprintf(err, errlen, "%s.%s: expected debug, info, warn or error, got '%s'", o->section,
+				 o->key, value);
+			return -1;
+		}
 		if (strlen(value) >= o->size) {
 			snprintf(err, errlen, "%s.%s: value too long", o->section, o->key);
 			return -1;
@@ -138,6 +144,24 @@ int config_load_file(struct nl_config *c, const char *path, char *err, size_t er
 		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
 		return -1;
 	}
+	/* libinih reads at most 200 bytes a line and would silently split longer ones:
+	 * refuse them instead of storing a truncated value. */
+	char line[4096];
+	int lineno = 0;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (strlen(line) >= 199 && line[strlen(line) - 1] != '\n' && !feof(f)) {
+			snprintf(err, errlen, "config file %s: line %d is longer than 198 characters", path, lineno);
+			fclose(f);
+			return -1;
+		}
+		if (strlen(line) > 199) {
+			snprintf(err, errlen, "config file %s: line %d is longer than 198 characters", path, lineno);
+			fclose(f);
+			return -1;
+		}
+	}
+	rewind(f);
 	int rc = ini_parse_file(f, ini_cb, &ctx);
 	fclose(f);
 	if (ctx.failed)

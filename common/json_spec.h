@@ -29,6 +29,7 @@ enum spec_format {
 	FMT_NONE = 0,
 	FMT_NAME,        /* Nova "name": printable, no leading/trailing whitespace */
 	FMT_NAME_LOOSE,  /* Nova "name_with_leading_trailing_spaces" */
+	FMT_PRINTABLE,   /* Nova descriptions: printable characters, spaces anywhere */
 	FMT_UUID,
 	FMT_CHARSET,     /* every character in .charset (a simple [a-z...] class body) */
 	FMT_KEYPAIR_20,  /* Nova name + only [_- 0-9a-zA-Z] (keypair_name_20) */
@@ -45,6 +46,8 @@ enum spec_format {
 #define SPEC_HAS_MAX      0x40u
 #define SPEC_ALLOW_EMPTY_STR 0x80u /* SPEC_INT_STRING: Nova's ^[0-9]*$ with no minLength */
 #define SPEC_SIGNED       0x100u /* SPEC_INT_STRING: pattern ^-?[0-9]+$ (quota values) */
+#define SPEC_DIGITS_PLUS  0x200u /* SPEC_INT_STRING: pattern ^[0-9]+$, no minLength (Nova volume_size) */
+#define SPEC_EXCL_MIN     0x400u /* SPEC_NUMBER: value must be > min (exclusiveMinimum) */
 
 #define SPEC_NOSTORE ((size_t)-1)
 

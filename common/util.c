@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <uuid/uuid.h>
 
 void nl_uuid_new(char *out)
@@ -23,27 +24,22 @@ void nl_uuid_hex_new(char *out)
 
 bool nl_is_uuid_like(const char *s)
 {
+	/* oslo_utils.uuidutils.is_uuid_like: strip "urn:", "uuid:", braces and dashes,
+	 * then exactly 32 hex digits must remain. */
 	int hex = 0;
-	size_t len;
-
 	if (!s)
 		return false;
-	len = strlen(s);
-	if (len == 36) {
-		for (int i = 0; i < 36; i++) {
-			if (i == 8 || i == 13 || i == 18 || i == 23) {
-				if (s[i] != '-')
-					return false;
-			} else if (!isxdigit((unsigned char)s[i])) {
-				return false;
-			}
-		}
-		return true;
+	if (!strncasecmp(s, "urn:", 4))
+		s += 4;
+	if (!strncasecmp(s, "uuid:", 5))
+		s += 5;
+	for (; *s; s++) {
+		if (*s == '{' || *s == '}' || *s == '-')
+			continue;
+		if (!isxdigit((unsigned char)*s))
+			return false;
+		hex++;
 	}
-	if (len != 32)
-		return false;
-	for (; *s; s++)
-		hex += isxdigit((unsigned char)*s) ? 1 : 0;
 	return hex == 32;
 }
 
@@ -117,7 +113,7 @@ long nl_utf8_len(const char *s)
 /* Approximates Python's unicodedata categories C* (control, format, surrogate,
  * private use, unassigned) and Z* other than Zs, for the ranges that matter:
  * controls, line/paragraph separators, format characters, private use, noncharacters. */
-static bool cp_is_printable(uint32_t cp)
+bool nl_cp_is_printable(uint32_t cp)
 {
 	if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0))
 		return false;                       /* Cc */
@@ -126,7 +122,7 @@ static bool cp_is_printable(uint32_t cp)
 	if (cp == 0xAD || (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
 	    (cp >= 0x2060 && cp <= 0x206F) || cp == 0xFEFF || (cp >= 0xFFF9 && cp <= 0xFFFB) ||
 	    (cp >= 0x600 && cp <= 0x605) || cp == 0x61C || cp == 0x6DD || cp == 0x70F ||
-	    cp == 0x180E)
+	    cp == 0x180E || cp == 0x890 || cp == 0x891 || cp == 0x8E2)
 		return false;                       /* Cf */
 	if (cp >= 0xE000 && cp <= 0xF8FF)
 		return false;                       /* Co */
@@ -137,7 +133,7 @@ static bool cp_is_printable(uint32_t cp)
 	return true;
 }
 
-static bool cp_is_space(uint32_t cp)
+bool nl_cp_is_space(uint32_t cp)
 {
 	return cp == ' ' || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
 	       cp == 0x202F || cp == 0x205F || cp == 0x3000;
@@ -151,14 +147,14 @@ bool nl_name_is_printable(const char *s, bool allow_edge_space)
 
 	while (*p) {
 		int k = utf8_next(p, &cp);
-		if (!k || !cp_is_printable(cp))
+		if (!k || !nl_cp_is_printable(cp))
 			return false;
 		if (!any)
 			first = cp;
 		any = true;
 		p += k;
 	}
-	if (any && !allow_edge_space && (cp_is_space(first) || cp_is_space(cp)))
+	if (any && !allow_edge_space && (nl_cp_is_space(first) || nl_cp_is_space(cp)))
 		return false;
 	return true;
 }
@@ -187,4 +183,17 @@ void *nl_calloc(size_t n, size_t sz)
 	if (!p)
 		abort();
 	return p;
+}
+
+void nl_utf8_trim(char *s)
+{
+	size_t len = strlen(s), i = len;
+	while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+		i--;                               /* back over continuation bytes */
+	if (i > 0 && ((unsigned char)s[i - 1] & 0x80)) {
+		unsigned char lead = (unsigned char)s[i - 1];
+		size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+		if (len - (i - 1) < need)
+			s[i - 1] = '\0';           /* drop the incomplete sequence */
+	}
 }

@@ -29,6 +29,13 @@ long nl_utf8_len(const char *s);
  * Z* category except plain spaces (Zs), no leading/trailing whitespace. */
 bool nl_name_is_printable(const char *s, bool allow_edge_space);
 
+/* Nova's per-code-point rule behind nl_name_is_printable (BMP only), and whitespace. */
+bool nl_cp_is_printable(uint32_t cp);
+bool nl_cp_is_space(uint32_t cp);
+
+/* Cuts an incomplete UTF-8 sequence off the end of s (after a truncating snprintf). */
+void nl_utf8_trim(char *s);
+
 /* Lowercase hex of n bytes into out (2n+1). */
 void nl_hex(const unsigned char *in, size_t n, char *out);
 

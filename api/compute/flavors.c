@@ -15,7 +15,7 @@
 /* ---- specs (nova/api/openstack/compute/schemas/flavor_manage.py) ---- */
 #define F struct flavor_in
 #define SIZE_FIELD(member, key, flags, lo) \
-	FIELD(F, member, key, SPEC_INT, (flags) | SPEC_INT_STRING | BOUNDED, LEN(lo, 0x7FFFFFFF))
+	FIELD(F, member, key, SPEC_INT, (flags) | SPEC_INT_STRING | SPEC_DIGITS_PLUS | BOUNDED, LEN(lo, 0x7FFFFFFF))
 #define FLAVOR_BASE_FIELDS \
 	FIELD(F, name, "name", SPEC_STRING, SPEC_REQUIRED | BOUNDED, LEN(1, 255), .format = FMT_NAME), \
 	{ .name = "id", .type = SPEC_ANY, .offset = offsetof(F, id) }, \
@@ -24,18 +24,18 @@
 	SIZE_FIELD(disk, "disk", SPEC_REQUIRED, 0), \
 	SIZE_FIELD(ephemeral, "OS-FLV-EXT-DATA:ephemeral", 0, 0), \
 	SIZE_FIELD(swap, "swap", 0, 0), \
-	FIELD(F, rxtx_factor, "rxtx_factor", SPEC_NUMBER, SPEC_INT_STRING | SPEC_HAS_MAX, .max = 0x7FFFFFFFFFFFFFFFLL), \
+	FIELD(F, rxtx_factor, "rxtx_factor", SPEC_NUMBER, SPEC_INT_STRING | SPEC_HAS_MIN | SPEC_EXCL_MIN, .min = 0), \
 	FIELD(F, is_public, "os-flavor-access:is_public", SPEC_BOOL, SPEC_BOOL_STRING)
 
 static const struct field_spec flavor_v21[] = { FLAVOR_BASE_FIELDS, SPEC_END_ROW };
 static const struct field_spec flavor_v255[] = {
 	FLAVOR_BASE_FIELDS,
-	FIELD(F, description, "description", SPEC_STRING, SPEC_NULLABLE | BOUNDED, LEN(0, 65535), .format = FMT_NAME_LOOSE),
+	FIELD(F, description, "description", SPEC_STRING, SPEC_NULLABLE | BOUNDED, LEN(0, 65535), .format = FMT_PRINTABLE),
 	SPEC_END_ROW
 };
 static const struct field_spec flavor_update_fields[] = {
 	FIELD(F, description, "description", SPEC_STRING, SPEC_REQUIRED | SPEC_NULLABLE | BOUNDED, LEN(0, 65535),
-	      .format = FMT_NAME_LOOSE),
+	      .format = FMT_PRINTABLE),
 	SPEC_END_ROW
 };
 const struct field_spec flavor_create_v21[] = {
@@ -311,11 +311,6 @@ int flavor_create(struct req *r, struct resp *out, struct nl_error *err)
 	c.row.ephemeral_gb = in->ephemeral.set ? in->ephemeral.v : 0;
 	c.row.swap = in->swap.set ? in->swap.v : 0;
 	c.row.rxtx_factor = in->rxtx_factor.set ? in->rxtx_factor.v : 1.0;
-	if (in->rxtx_factor.set && in->rxtx_factor.v <= 0) {
-		nl_err_set(err, 400, "Invalid input for field/attribute rxtx_factor. Value: %g. %g is less than or "
-			   "equal to the minimum of 0", in->rxtx_factor.v, in->rxtx_factor.v);
-		return -1;
-	}
 	c.row.is_public = in->is_public.set ? in->is_public.v : true;
 	if (db_tx_run(create_tx, &c, err))
 		return -1;

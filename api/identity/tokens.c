@@ -37,9 +37,8 @@ static const struct field_spec token_method[] = {
 	FIELD(A, token_id, "id", SPEC_STRING, SPEC_REQUIRED),
 	SPEC_END_ROW
 };
-static const char *const method_names[] = { "password", "token", NULL };
 static const struct field_spec method_item[] = {
-	{ .name = "methods", .type = SPEC_STRING, .enumv = method_names, .offset = SPEC_NOSTORE },
+	{ .name = "methods", .type = SPEC_STRING, .offset = SPEC_NOSTORE },
 };
 static const struct field_spec identity_spec[] = {
 	{ .name = "methods", .type = SPEC_ARRAY, .flags = SPEC_REQUIRED, .offset = offsetof(A, methods), .sub = method_item },
@@ -182,8 +181,13 @@ int token_issue(struct req *r, struct resp *out, struct nl_error *err)
 
 	memset(&t, 0, sizeof(t));
 	json_array_foreach(in->methods.v, i, m) {
-		by_password |= !strcmp(json_string_value(m), "password");
-		by_token |= !strcmp(json_string_value(m), "token");
+		const char *name = json_string_value(m);
+		by_password |= !strcmp(name, "password");
+		by_token |= !strcmp(name, "token");
+		if (strcmp(name, "password") && strcmp(name, "token")) {
+			nl_err_set(err, 401, "Attempted to authenticate with an unsupported method.");
+			return -1;
+		}
 	}
 	if (by_password && in->password_obj.set) {
 		json_t *dom = NULL;
