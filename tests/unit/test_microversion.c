@@ -63,7 +63,7 @@ static const struct mcase cases[] = {
 	{ "unsupported_new_header", "compute 3.0", NULL, 406, 0, UNSUP("3.0") },
 };
 
-/* Divergences from Nova in api/microversion.c (these FAIL):
+/* Divergences from Nova found in api/microversion.c, now fixed (regression cases):
  *  big_minor, huge_major
  *      api/microversion.c:64-69 -- a minor above 100000 is called malformed (400), and a major
  *      beyond LONG_MAX is clamped by strtol and printed as 9223372036854775807; Nova parses
