@@ -98,5 +98,8 @@ void compute_render_error(const struct req *r, const struct nl_error *err, struc
 	if (status == 500)
 		msg = "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the "
 		      "Nova API log if possible.";
-	resp_json(out, status, json_pack("{s:{s:i, s:s}}", name, "code", status, "message", msg));
+	json_t *body = json_pack("{s:{s:i, s:s}}", name, "code", status, "message", msg);
+	if (!body)   /* a message that is not valid UTF-8 must still give a body */
+		body = json_pack("{s:{s:i, s:s}}", name, "code", status, "message", "Invalid request.");
+	resp_json(out, status, body);
 }

@@ -213,7 +213,10 @@ void identity_render_error(const struct req *r, const struct nl_error *err, stru
 	}
 	if (err->status >= 500 && err->status != 503)
 		msg = "An unexpected error prevented the server from fulfilling your request.";
-	resp_json(out, err->status >= 400 ? err->status : 500,
-		  json_pack("{s:{s:i, s:s, s:s}}", "error", "code", err->status >= 400 ? err->status : 500,
-			    "title", title, "message", msg));
+	int status = err->status >= 400 ? err->status : 500;
+	json_t *body = json_pack("{s:{s:i, s:s, s:s}}", "error", "code", status, "title", title, "message", msg);
+	if (!body)   /* a message that is not valid UTF-8 must still give a body */
+		body = json_pack("{s:{s:i, s:s, s:s}}", "error", "code", status, "title", title,
+				 "message", "Invalid request.");
+	resp_json(out, status, body);
 }
