@@ -43,36 +43,41 @@ fail:
 	return -1;
 }
 
-static int deny(const struct req *r, struct nl_error *err)
+static int deny(const struct req *r, const char *rule, struct nl_error *err)
 {
 	if (r->svc == SVC_COMPUTE)
-		nl_err_set(err, 403, "Policy doesn't allow %s to be performed.", r->route->rule);
+		nl_err_set(err, 403, "Policy doesn't allow %s to be performed.", rule);
 	else
-		nl_err_set(err, 403, "You are not authorized to perform the requested action: %s.", r->route->rule);
+		nl_err_set(err, 403, "You are not authorized to perform the requested action: %s.", rule);
 	return -1;
 }
 
 int policy_check(const struct req *r, struct nl_error *err)
 {
+	return policy_require(r, r->route->policy, r->route->rule, err);
+}
+
+int policy_require(const struct req *r, enum policy p, const char *rule, struct nl_error *err)
+{
 	const struct auth *a = &r->auth;
 	bool project = a->project_id[0] != '\0';
 
-	switch (r->route->policy) {
+	switch (p) {
 	case POL_PUBLIC:
 	case POL_ANY:
 		return 0;
 	case POL_READER:
-		return (a->roles & ROLE_ADMIN) || (project && (a->roles & ROLE_READER)) ? 0 : deny(r, err);
+		return (a->roles & ROLE_ADMIN) || (project && (a->roles & ROLE_READER)) ? 0 : deny(r, rule, err);
 	case POL_MEMBER:
-		return (a->roles & ROLE_ADMIN) || (project && (a->roles & ROLE_MEMBER)) ? 0 : deny(r, err);
+		return (a->roles & ROLE_ADMIN) || (project && (a->roles & ROLE_MEMBER)) ? 0 : deny(r, rule, err);
 	case POL_ADMIN:
-		return (a->roles & ROLE_ADMIN) ? 0 : deny(r, err);
+		return (a->roles & ROLE_ADMIN) ? 0 : deny(r, rule, err);
 	case POL_ADMIN_OR_SELF: {
 		const char *uid = req_param(r, 0);
-		return (a->roles & ROLE_ADMIN) || (uid && !strcmp(uid, a->user_id)) ? 0 : deny(r, err);
+		return (a->roles & ROLE_ADMIN) || (uid && !strcmp(uid, a->user_id)) ? 0 : deny(r, rule, err);
 	}
 	case POL_SERVICE:
-		return (a->roles & (ROLE_ADMIN | ROLE_SERVICE)) ? 0 : deny(r, err);
+		return (a->roles & (ROLE_ADMIN | ROLE_SERVICE)) ? 0 : deny(r, rule, err);
 	}
-	return deny(r, err);
+	return deny(r, rule, err);
 }

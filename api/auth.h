@@ -12,6 +12,10 @@ int auth_token_check(const char *token, struct auth *a, struct nl_error *err);
  * wording when it does not allow the call. */
 int policy_check(const struct req *r, struct nl_error *err);
 
+/* The same check for a persona and rule chosen by the handler (routes whose rule
+ * depends on the body, such as flavor actions). */
+int policy_require(const struct req *r, enum policy p, const char *rule, struct nl_error *err);
+
 /* True when the token's roles include admin. */
 static inline int auth_is_admin(const struct auth *a) { return (a->roles & ROLE_ADMIN) != 0; }
 

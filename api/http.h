@@ -63,6 +63,8 @@ struct route {
 	const struct field_spec *spec;   /* request body spec, NULL = no body expected */
 	unsigned spec_flags;       /* root flags (SPEC_NO_EXTRA) */
 	size_t input_size;         /* size of the struct the spec fills */
+	const struct field_spec *query;  /* query-string spec (values are strings), NULL = none */
+	int query_strict_mv;       /* from this microversion unknown query parameters are 400 */
 };
 
 #define MAX_PARAMS 4

@@ -1,8 +1,9 @@
 /* The route table: every URL novalite serves, read top to bottom.
  *
  * Columns: service, methods, path pattern, handler, policy persona, upstream policy
- * rule name, compute microversion range (0,0 = all), body spec, root spec flags,
- * size of the struct the spec fills. The first row whose pattern and method match
+ * rule name, compute microversion range (0,0 = all), then the body (NOBODY, or
+ * BODY(spec, input struct): spec, root flags, size of the struct it fills) and the
+ * query-string spec (QUERY(spec, strict-from microversion)). The first row whose pattern and method match
  * (and whose range contains the negotiated microversion) wins, so specific paths
  * come before {id} patterns. Matching is in router_match() below. */
 #include "api/router.h"
@@ -13,9 +14,12 @@
 #include "api/handlers.h"
 #include "api/identity/identity.h"
 
-#define NOBODY NULL, 0, 0
-#define BODY(spec, type) spec, SPEC_NO_EXTRA, sizeof(type)
-#define BODY_OPEN(spec, type) spec, 0, sizeof(type)
+#define NOQUERY NULL, 0
+#define NOBODY NULL, 0, 0, NOQUERY
+#define BODY(spec, type) spec, SPEC_NO_EXTRA, sizeof(type), NOQUERY
+#define BODY_OPEN(spec, type) spec, 0, sizeof(type), NOQUERY
+/* A query-string spec, strict (unknown parameters 400) from microversion `strict`. */
+#define QUERY(spec, strict) NULL, 0, 0, spec, strict
 #define ANY_MV 0, 0
 #define MAXMV 9999
 
@@ -73,8 +77,8 @@ const struct route routes[] = {
 { SVC_COMPUTE, M_GET|M_HEAD, "/",                        compute_versions,    POL_PUBLIC, "", ANY_MV, NOBODY },
 { SVC_COMPUTE, M_GET|M_HEAD, "/v2.1",                    compute_version_v21, POL_PUBLIC, "", ANY_MV, NOBODY },
 
-{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/flavors",            flavor_list,   POL_ANY, "os_compute_api:flavors:index", ANY_MV, NOBODY },
-{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/flavors/detail",     flavor_detail, POL_ANY, "os_compute_api:flavors:index", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/flavors",            flavor_list,   POL_ANY, "os_compute_api:flavors:index", ANY_MV, QUERY(flavor_index_query, 75) },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/flavors/detail",     flavor_detail, POL_ANY, "os_compute_api:flavors:index", ANY_MV, QUERY(flavor_index_query, 75) },
 { SVC_COMPUTE, M_POST,       "/v2.1/flavors",            flavor_create, POL_ADMIN, "os_compute_api:os-flavor-manage:create", 1, 54, BODY(flavor_create_v21, struct flavor_in) },
 { SVC_COMPUTE, M_POST,       "/v2.1/flavors",            flavor_create, POL_ADMIN, "os_compute_api:os-flavor-manage:create", 55, MAXMV, BODY(flavor_create_v255, struct flavor_in) },
 { SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/flavors/{id}",       flavor_show,   POL_ANY, "os_compute_api:flavors:show", ANY_MV, NOBODY },
@@ -86,9 +90,11 @@ const struct route routes[] = {
 { SVC_COMPUTE, M_PUT,        "/v2.1/flavors/{id}/os-extra_specs/{key}", flavor_spec_update,  POL_ADMIN, "os_compute_api:os-flavor-extra-specs:update", ANY_MV, BODY_OPEN(extra_spec_update_spec, struct extra_specs_in) },
 { SVC_COMPUTE, M_DELETE,     "/v2.1/flavors/{id}/os-extra_specs/{key}", flavor_spec_delete,  POL_ADMIN, "os_compute_api:os-flavor-extra-specs:delete", ANY_MV, NOBODY },
 { SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/flavors/{id}/os-flavor-access",     flavor_access_list,  POL_ADMIN, "os_compute_api:os-flavor-access", ANY_MV, NOBODY },
-{ SVC_COMPUTE, M_POST,       "/v2.1/flavors/{id}/action",               flavor_action,       POL_ADMIN, "os_compute_api:os-flavor-access:add_tenant_access", ANY_MV, BODY_OPEN(flavor_action_spec, struct flavor_action_in) },
+/* Each action has its own rule (add_/remove_tenant_access, both admin): checked per action in the handler. */
+{ SVC_COMPUTE, M_POST,       "/v2.1/flavors/{id}/action",               flavor_action,       POL_ANY, "os_compute_api:os-flavor-access:{add,remove}_tenant_access", ANY_MV, BODY_OPEN(flavor_action_spec, struct flavor_action_in) },
 
-{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-keypairs",        keypair_list,   POL_ANY, "os_compute_api:os-keypairs:index", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-keypairs",        keypair_list,   POL_ANY, "os_compute_api:os-keypairs:index", 1, 34, QUERY(keypair_index_query_v210, 0) },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-keypairs",        keypair_list,   POL_ANY, "os_compute_api:os-keypairs:index", 35, MAXMV, QUERY(keypair_index_query_v235, 75) },
 { SVC_COMPUTE, M_POST,       "/v2.1/os-keypairs",        keypair_create, POL_ANY, "os_compute_api:os-keypairs:create", 1, 1, BODY(keypair_create_v21, struct keypair_in) },
 { SVC_COMPUTE, M_POST,       "/v2.1/os-keypairs",        keypair_create, POL_ANY, "os_compute_api:os-keypairs:create", 2, 9, BODY(keypair_create_v22, struct keypair_in) },
 { SVC_COMPUTE, M_POST,       "/v2.1/os-keypairs",        keypair_create, POL_ANY, "os_compute_api:os-keypairs:create", 10, 91, BODY(keypair_create_v210, struct keypair_in) },

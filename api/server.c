@@ -137,6 +137,29 @@ static int parse_body(struct req *r, struct nl_error *err)
 				  r->svc == SVC_COMPUTE ? SPEC_STYLE_NOVA : SPEC_STYLE_KEYSTONE, err);
 }
 
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	/* Repeated parameters: the first value, which is also what req_query() returns. */
+	if (!json_object_get(cls, key))
+		json_object_set_new(cls, key, value ? json_string(value) : json_string(""));
+	return MHD_YES;
+}
+
+/* Query strings are validated like bodies (Nova's query schemas): every value is a
+ * string; from the route's strict microversion unknown parameters are refused. */
+static int validate_query(struct req *r, struct nl_error *err)
+{
+	json_t *q = json_object();
+	int rc;
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, q);
+	rc = json_spec_validate(r->route->query,
+				r->route->query_strict_mv && r->mv >= r->route->query_strict_mv ? SPEC_NO_EXTRA : 0,
+				q, NULL, SPEC_STYLE_NOVA_QUERY, err);
+	json_decref(q);
+	return rc;
+}
+
 static int run_pipeline(struct req *r, struct resp *out, struct nl_error *err)
 {
 	int status;
@@ -168,6 +191,8 @@ static int run_pipeline(struct req *r, struct resp *out, struct nl_error *err)
 		if (auth_token_check(tok, &r->auth, err))
 			return -1;
 	}
+	if (r->route->query && validate_query(r, err))
+		return -1;
 	if (r->route->spec && parse_body(r, err))
 		return -1;
 	if (policy_check(r, err))

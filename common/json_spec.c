@@ -190,7 +190,8 @@ static int fail(struct ctx *c, const char *field, const json_t *value, const cha
 		nl_err_set(c->err, 400, "%s", msg);
 	} else {
 		value_str(value, val, sizeof(val));
-		nl_err_set(c->err, 400, "Invalid input for field/attribute %s. Value: %s. %s", field, val, msg);
+		nl_err_set(c->err, 400, "Invalid input for %s %s. Value: %s. %s",
+			   c->style == SPEC_STYLE_NOVA_QUERY ? "query parameters" : "field/attribute", field, val, msg);
 	}
 	return -1;
 }
@@ -320,7 +321,7 @@ static int validate_string(struct ctx *c, const struct field_spec *f, json_t *v,
 			reason = "Only expected characters: [@._- 0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ]";
 		}
 		if (reason) {
-			if (c->style == SPEC_STYLE_NOVA) {
+			if (c->style != SPEC_STYLE_KEYSTONE) {
 				nl_err_set(c->err, 400, "An invalid 'name' value was provided. The name must be: %s", reason);
 				return -1;
 			}

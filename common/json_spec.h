@@ -70,7 +70,11 @@ struct field_spec {
 	const struct field_spec *sub;
 };
 
-enum spec_style { SPEC_STYLE_NOVA, SPEC_STYLE_KEYSTONE };
+enum spec_style {
+	SPEC_STYLE_NOVA,        /* "Invalid input for field/attribute f. Value: v. msg" */
+	SPEC_STYLE_NOVA_QUERY,  /* "Invalid input for query parameters f. Value: v. msg" */
+	SPEC_STYLE_KEYSTONE,    /* "Invalid input for field 'a/b': msg" */
+};
 
 /* Validates root (the parsed body; NULL means "no body") against the fields of an
  * implicit root object. Returns 0, or -1 with err set to 400 and the message. */

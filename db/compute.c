@@ -37,14 +37,6 @@ static void build_list_sql(void)
 				 "ORDER BY %s %s, f.internal_id %s", sort_keys[i][1], d ? "DESC" : "ASC", d ? "DESC" : "ASC");
 }
 
-const char *db_flavor_sort_column(const char *key)
-{
-	for (size_t i = 0; i < NKEYS; i++)
-		if (!strcmp(sort_keys[i][0], key))
-			return sort_keys[i][1];
-	return NULL;
-}
-
 static void add_specs(json_t *f)
 {
 	sqlite3_stmt *st = db_stmt("SELECT key, value FROM flavor_extra_specs WHERE flavor_internal_id = ?1 ORDER BY key");

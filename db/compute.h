@@ -16,9 +16,6 @@ struct flavor_row_in {
 	bool is_public;
 };
 
-/* Sort keys Nova accepts for flavors; NULL when key is not one of them. */
-const char *db_flavor_sort_column(const char *key);
-
 /* A flavor by its API id, with "extra_specs" object; visible_to: NULL = any (admin),
  * else public flavors plus private ones that project has access to. */
 json_t *db_flavor_get(const char *flavorid, const char *visible_to);

@@ -24,6 +24,7 @@ struct quota_in {
 
 extern const struct field_spec flavor_create_v21[], flavor_create_v255[], flavor_update_v255[];
 extern const struct field_spec extra_specs_create_spec[], extra_spec_update_spec[], flavor_action_spec[];
+extern const struct field_spec flavor_index_query[], keypair_index_query_v210[], keypair_index_query_v235[];
 extern const struct field_spec keypair_create_v21[], keypair_create_v22[], keypair_create_v210[], keypair_create_v292[];
 extern const struct field_spec quota_update_v21[], quota_update_v236[], quota_update_v257[];
 extern const struct field_spec quota_class_update_v21[], quota_class_update_v250[], quota_class_update_v257[];

@@ -11,6 +11,7 @@
 #include "common/util.h"
 #include "db/compute.h"
 #include "db/db.h"
+#include "db/identity.h"
 
 /* ---- specs (nova/api/openstack/compute/schemas/flavor_manage.py) ---- */
 #define F struct flavor_in
@@ -77,6 +78,22 @@ const struct field_spec flavor_action_spec[] = {
 };
 #undef A
 
+/* GET /flavors[/detail] query (schemas/flavors.py index_query; strict from 2.75). */
+static const char *const sort_keys[] = { "created_at", "description", "disabled", "ephemeral_gb", "flavorid",
+	"id", "is_public", "memory_mb", "name", "root_gb", "rxtx_factor", "swap", "updated_at", "vcpu_weight",
+	"vcpus", NULL };
+static const char *const sort_dirs[] = { "asc", "desc", NULL };
+const struct field_spec flavor_index_query[] = {
+	{ .name = "limit", .type = SPEC_INT, .flags = SPEC_INT_STRING | SPEC_HAS_MIN, .min = 0, .offset = SPEC_NOSTORE },
+	{ .name = "marker", .type = SPEC_STRING, .offset = SPEC_NOSTORE },
+	{ .name = "is_public", .type = SPEC_STRING, .offset = SPEC_NOSTORE },
+	{ .name = "minRam", .type = SPEC_STRING, .offset = SPEC_NOSTORE },
+	{ .name = "minDisk", .type = SPEC_STRING, .offset = SPEC_NOSTORE },
+	{ .name = "sort_key", .type = SPEC_STRING, .enumv = sort_keys, .offset = SPEC_NOSTORE },
+	{ .name = "sort_dir", .type = SPEC_STRING, .enumv = sort_dirs, .offset = SPEC_NOSTORE },
+	SPEC_END_ROW
+};
+
 /* ---- views (nova/api/openstack/compute/views/flavors.py) ---- */
 static json_t *flavor_links(json_t *row)
 {
@@ -118,7 +135,7 @@ static json_t *flavor_full(json_t *row, int mv)
 /* ---- list / detail ---- */
 static int list(struct req *r, struct resp *out, struct nl_error *err, bool detail)
 {
-	bool admin = auth_is_admin(&r->auth), have_limit, have_ram, have_disk;
+	bool admin = auth_is_admin(&r->auth), have_limit;
 	const char *pub = req_query(r, "is_public"), *marker = req_query(r, "marker");
 	const char *sort_key = req_query(r, "sort_key"), *sort_dir = req_query(r, "sort_dir");
 	long long limit = 1000, min_ram = 0, min_disk = 0;
@@ -161,15 +178,7 @@ static int list(struct req *r, struct resp *out, struct nl_error *err, bool deta
 			return -1;
 		}
 	}
-	(void)have_ram; (void)have_disk;
-	if (sort_key && *sort_key && !db_flavor_sort_column(sort_key)) {
-		nl_err_set(err, 400, "Sort key supplied is invalid: %s", sort_key);
-		return -1;
-	}
-	if (sort_dir && *sort_dir && strcmp(sort_dir, "asc") && strcmp(sort_dir, "desc")) {
-		nl_err_set(err, 400, "Unknown sort direction, must be 'desc' or 'asc'");
-		return -1;
-	}
+	/* sort_key and sort_dir were checked against their enums by the query spec. */
 	rows = db_flavor_list(is_public, r->auth.project_id, !admin, min_ram, min_disk,
 			      sort_key && *sort_key ? sort_key : "flavorid", sort_dir && !strcmp(sort_dir, "desc"));
 	if (marker) {
@@ -502,6 +511,14 @@ struct access_ctx { const char *id, *tenant; bool add; };
 static int access_tx(void *p, struct nl_error *err)
 {
 	struct access_ctx *c = p;
+	/* nova/api/openstack/identity.py verify_project_id: the project must exist
+	 * (removing access of a vanished project is still allowed). */
+	json_t *proj = db_project_get(c->tenant);
+	json_decref(proj);
+	if (!proj && c->add) {
+		nl_err_set(err, 400, "Project ID %s is not a valid project.", c->tenant);
+		return -1;
+	}
 	int pub = flavor_must_exist(c->id, err);
 	if (pub < 0)
 		return -1;
@@ -539,6 +556,9 @@ int flavor_action(struct req *r, struct resp *out, struct nl_error *err)
 		nl_err_set(err, 400, "There is no such action: %s", json_object_iter_key(json_object_iter(r->json)));
 		return -1;
 	}
+	if (policy_require(r, POL_ADMIN, c.add ? "os_compute_api:os-flavor-access:add_tenant_access" :
+			   "os_compute_api:os-flavor-access:remove_tenant_access", err))
+		return -1;
 	if (db_tx_run(access_tx, &c, err))
 		return -1;
 	resp_json(out, 200, access_body(c.id));

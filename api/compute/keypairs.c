@@ -30,6 +30,19 @@ const struct field_spec keypair_create_v210[] = { WRAPPER("keypair", SPEC_REQUIR
 const struct field_spec keypair_create_v292[] = { WRAPPER("keypair", SPEC_REQUIRED | SPEC_NO_EXTRA, kp_v292), SPEC_END_ROW };
 #undef K
 
+/* GET /os-keypairs query (schemas/keypairs.py: user_id from 2.10, paging from 2.35,
+ * strict from 2.75). */
+const struct field_spec keypair_index_query_v210[] = {
+	{ .name = "user_id", .type = SPEC_STRING, .offset = SPEC_NOSTORE },
+	SPEC_END_ROW
+};
+const struct field_spec keypair_index_query_v235[] = {
+	{ .name = "user_id", .type = SPEC_STRING, .offset = SPEC_NOSTORE },
+	{ .name = "limit", .type = SPEC_INT, .flags = SPEC_INT_STRING | SPEC_HAS_MIN, .min = 0, .offset = SPEC_NOSTORE },
+	{ .name = "marker", .type = SPEC_STRING, .offset = SPEC_NOSTORE },
+	SPEC_END_ROW
+};
+
 /* Policy "admin or user_id:%(user_id)s": whose key pairs this request is about.
  * The user_id query parameter exists from 2.10; before that it is ignored. */
 static const char *target_user(struct req *r, const char *from_body, const char *rule, struct nl_error *err)

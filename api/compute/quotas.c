@@ -266,7 +266,8 @@ int limits_show(struct req *r, struct resp *out, struct nl_error *err)
 		if (q->limit_key && in_set_view(q, r->mv))
 			json_object_set(abs, q->limit_key, json_object_get(lim, q->name));
 	}
-	json_object_set(abs, "maxImageMeta", json_object_get(lim, "metadata_items"));
+	if (r->mv < 39)   /* the image-metadata proxy's limit went with it at 2.39 */
+		json_object_set(abs, "maxImageMeta", json_object_get(lim, "metadata_items"));
 	json_object_set_new(abs, "totalCoresUsed", json_integer(0));
 	json_object_set_new(abs, "totalInstancesUsed", json_integer(0));
 	json_object_set_new(abs, "totalRAMUsed", json_integer(0));

@@ -1,0 +1,101 @@
+"""Process contract of novalite-api: flags, openrc, admin password, SIGTERM."""
+
+import subprocess
+import time
+
+import pytest
+
+import novalite_testlib as lib
+from novalite_testlib import start_daemon, stop_daemon
+
+
+def _bin():
+    b = lib.api_bin()
+    if not b.exists():
+        pytest.fail("novalite-api binary not found at %s" % b, pytrace=False)
+    return str(b)
+
+
+def test_help_lists_flags():
+    r = subprocess.run([_bin(), "--help"], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout + r.stderr
+    for flag in ("--state-dir", "--bind", "--identity-port",
+                 "--compute-port", "--image-port"):
+        assert flag in out, "%s missing from --help:\n%s" % (flag, out)
+
+
+@pytest.mark.parametrize("argv", [
+    ["--no-such-flag"],
+    ["--compute-port", "not-a-port"],
+    ["--identity-port"],                     # missing value
+])
+def test_bad_flag_exits_2_with_one_line_error(argv, tmp_path):
+    r = subprocess.run([_bin(), "--state-dir", str(tmp_path)] + argv,
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, "expected a one-line error, got:\n" + r.stderr
+    assert not (tmp_path / "openrc").exists()
+
+
+def test_openrc_contents_and_forced_password(tmp_path):
+    d = start_daemon(tmp_path, env_extra={
+        "NOVALITE_ADMIN_PASSWORD": "S3cret-forced-pw"})
+    try:
+        rc = d.openrc
+        assert rc["OS_AUTH_URL"] == "http://127.0.0.1:%d/v3" % d.identity_port
+        assert rc["OS_USERNAME"] == "admin"
+        assert rc["OS_PASSWORD"] == "S3cret-forced-pw"
+        assert rc["OS_PROJECT_NAME"] == "admin"
+        assert rc["OS_USER_DOMAIN_NAME"] == "Default"
+        assert rc["OS_PROJECT_DOMAIN_NAME"] == "Default"
+        assert rc["OS_IDENTITY_API_VERSION"] == "3"
+        assert rc["OS_REGION_NAME"] == "RegionOne"
+        # every line is an `export OS_...=...` line
+        for line in (d.state_dir / "openrc").read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                assert line.startswith("export OS_"), line
+        # the forced password actually works, a wrong one does not
+        http = lib.Http(d, "admin", "S3cret-forced-pw")
+        assert http.auth("admin", "S3cret-forced-pw", "admin").status_code \
+            == 201
+        assert http.auth("admin", "wrong", "admin").status_code == 401
+        # ready means serving: compute answers immediately
+        r = http.compute("GET", "/flavors")
+        assert r.status_code == 200, r.text
+    finally:
+        stop_daemon(d)
+
+
+def test_sigterm_exits_zero_quickly(tmp_path):
+    d = start_daemon(tmp_path)
+    t0 = time.monotonic()
+    stop_daemon(d)                       # asserts rc == 0 within the timeout
+    assert time.monotonic() - t0 < lib.STOP_TIMEOUT
+
+
+def test_state_persists_across_restart(tmp_path):
+    """A flavor created before a restart is still there afterwards."""
+    d = start_daemon(tmp_path, env_extra={"NOVALITE_ADMIN_PASSWORD": "pw1"})
+    try:
+        http = lib.Http(d, "admin", "pw1")
+        name = lib.unique("persist")
+        r = http.compute("POST", "/flavors", json={"flavor": {
+            "name": name, "ram": 128, "vcpus": 1, "disk": 0, "id": name}})
+        assert r.status_code == 200, r.text
+    finally:
+        stop_daemon(d)
+    # the old openrc (with the old ports) must not be mistaken for readiness
+    (d.state_dir / "openrc").unlink(missing_ok=True)
+    d2 = lib.Daemon(d.state_dir, env_extra={"NOVALITE_ADMIN_PASSWORD": "pw1"})
+    d2.start()
+    try:
+        d2.wait_ready()
+        http = lib.Http(d2, "admin", "pw1")
+        r = http.compute("GET", "/flavors/" + name)
+        assert r.status_code == 200, r.text
+        assert r.json()["flavor"]["name"] == name
+    finally:
+        stop_daemon(d2)
