@@ -5,22 +5,51 @@
 #include "api/auth.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/identity/tokens.h"
 #include "common/util.h"
+#include "db/db.h"
 #include "db/identity.h"
 
 static const char unauthorized[] = "The request you have made requires authentication.";
 
+/* Per-thread cache of validated tokens. An entry is used only while no write has
+ * committed since it was filled (so revocations, role and enabled changes bite at
+ * once), for at most a second (writes by another process), and never past expiry. */
+#define TOKEN_CACHE 64
+struct token_cache_entry {
+	char hash[65];
+	uint64_t generation;
+	int64_t cached_at;
+	struct auth a;
+};
+static __thread struct token_cache_entry token_cache[TOKEN_CACHE];
+
+static struct token_cache_entry *cache_slot(const char *h)
+{
+	return &token_cache[strtoul((char[3]){ h[0], h[1], 0 }, NULL, 16) % TOKEN_CACHE];
+}
+
 int auth_token_check(const char *token, struct auth *a, struct nl_error *err)
 {
 	struct token_row t;
+	struct token_cache_entry *ce;
 	char h[65];
+	int64_t now = nl_now_us();
 
 	if (strlen(token) > 512)
 		goto fail;
 	token_hash(token, h);
+	ce = cache_slot(h);
+	if (!strcmp(ce->hash, h) && ce->generation == db_write_generation() && now - ce->cached_at < 1000000 &&
+	    ce->a.expires_at > now) {
+		*a = ce->a;
+		return 0;
+	}
+	/* Read before the queries: a write racing with them makes this entry stale at once. */
+	uint64_t gen = db_write_generation();
 	if (db_token_get(h, &t) || t.revoked || t.expires_at <= nl_now_us() || !t.user_enabled ||
 	    !t.project_enabled)
 		goto fail;
@@ -37,6 +66,10 @@ int auth_token_check(const char *token, struct auth *a, struct nl_error *err)
 		a->roles = db_role_bits(t.user_id, "project", t.project_id);
 	else if (t.domain_id[0])
 		a->roles = db_role_bits(t.user_id, "domain", t.domain_id);
+	snprintf(ce->hash, sizeof(ce->hash), "%s", h);
+	ce->generation = gen;
+	ce->cached_at = now;
+	ce->a = *a;
 	return 0;
 fail:
 	nl_err_set(err, 401, unauthorized);

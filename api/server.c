@@ -227,6 +227,7 @@ static enum MHD_Result finish(struct MHD_Connection *conn, struct req *r)
 	size_t len = 0;
 
 	r->responded = true;
+	db_request_begin(r->method == M_GET || r->method == M_HEAD);
 	if (r->body_too_large) {
 		nl_err_set(&err, 413, "Request is too large. Larger than max_request_body_size (%d).",
 			   g_config.max_body_bytes);
@@ -235,6 +236,7 @@ static enum MHD_Result finish(struct MHD_Connection *conn, struct req *r)
 		render_error(r, &err, &out);
 	}
 
+	db_request_end();
 	if (out.body) {
 		text = json_dumps(out.body, JSON_COMPACT);
 		len = text ? strlen(text) : 0;

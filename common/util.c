@@ -6,19 +6,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sodium.h>
 #include <uuid/uuid.h>
+
+/* Version-4 UUID bytes from libsodium's CSPRNG (one getrandom() per call; libuuid's
+ * random path cost six system calls, and this runs for every request id). */
+static void uuid4(uuid_t u)
+{
+	randombytes_buf(u, sizeof(uuid_t));
+	u[6] = (unsigned char)((u[6] & 0x0F) | 0x40);
+	u[8] = (unsigned char)((u[8] & 0x3F) | 0x80);
+}
 
 void nl_uuid_new(char *out)
 {
 	uuid_t u;
-	uuid_generate_random(u);
+	uuid4(u);
 	uuid_unparse_lower(u, out);
 }
 
 void nl_uuid_hex_new(char *out)
 {
 	uuid_t u;
-	uuid_generate_random(u);
+	uuid4(u);
 	nl_hex(u, sizeof(u), out);
 }
 

@@ -19,9 +19,10 @@ struct flavor_row_in {
 /* A flavor by its API id, with "extra_specs" object; visible_to: NULL = any (admin),
  * else public flavors plus private ones that project has access to. */
 json_t *db_flavor_get(const char *flavorid, const char *visible_to);
-/* is_public: 1 public (+ private ones project_id can use), 0 private only, -1 all. */
+/* is_public: 1 public (+ private ones project_id can use), 0 private only, -1 all.
+ * with_specs adds "extra_specs" to each row (one extra query for the whole list). */
 json_t *db_flavor_list(int is_public, const char *project_id, bool only_enabled, long long min_ram,
-		       long long min_disk, const char *sort_key, bool desc);
+		       long long min_disk, const char *sort_key, bool desc, bool with_specs);
 int db_flavor_insert(const struct flavor_row_in *f, struct nl_error *err);
 int db_flavor_update_description(const char *flavorid, const char *desc, struct nl_error *err);
 int db_flavor_delete(const char *flavorid, struct nl_error *err);

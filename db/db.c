@@ -7,6 +7,7 @@
 #include "db/db.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,13 @@ struct stmt_slot { const char *sql; sqlite3_stmt *st; };
 
 struct conn {
 	sqlite3 *db;
+	bool want_read_tx;   /* this request only reads: share one read transaction */
+	bool in_read_tx;
 	struct stmt_slot cache[STMT_CACHE];
 };
+
+/* Bumped after every committed write, so per-thread caches know to drop entries. */
+static _Atomic uint64_t write_generation;
 
 static __thread struct conn *tls_conn;
 /* Worker threads belong to libmicrohttpd; a key destructor closes each thread's
@@ -114,11 +120,38 @@ void db_thread_close(void)
 	tls_conn = NULL;
 }
 
+void db_request_begin(bool read_only)
+{
+	db_conn();
+	tls_conn->want_read_tx = read_only;
+}
+
+void db_request_end(void)
+{
+	if (!tls_conn)
+		return;
+	if (tls_conn->in_read_tx)
+		sqlite3_exec(tls_conn->db, "COMMIT", NULL, NULL, NULL);
+	tls_conn->in_read_tx = tls_conn->want_read_tx = false;
+}
+
+uint64_t db_write_generation(void) { return write_generation; }
+
 sqlite3_stmt *db_stmt(const char *sql)
 {
 	sqlite3 *db = db_conn();
 	uintptr_t h = (uintptr_t)sql;
 	struct stmt_slot *s;
+
+	/* A reading request takes its (deferred, WAL snapshot) read transaction on its first
+	 * statement: one lock round trip per request instead of one per statement, and a
+	 * consistent view across the request's queries. */
+	if (tls_conn->want_read_tx && !tls_conn->in_read_tx) {
+		if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+			tls_conn->in_read_tx = true;
+		else
+			tls_conn->want_read_tx = false;
+	}
 
 	h ^= h >> 7;
 	s = &tls_conn->cache[(h >> 3) & (STMT_CACHE - 1)];
@@ -143,6 +176,12 @@ int db_tx_run(db_tx_fn fn, void *ctx, struct nl_error *err)
 	sqlite3 *db = db_conn();
 	int rc;
 
+	if (tls_conn->in_read_tx) {      /* a write needs the lock from a fresh snapshot */
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		tls_conn->in_read_tx = false;
+	}
+	tls_conn->want_read_tx = false;
+
 	for (int attempt = 0; attempt < 50; attempt++) {
 		rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 		if (rc == SQLITE_BUSY) {
@@ -156,8 +195,10 @@ int db_tx_run(db_tx_fn fn, void *ctx, struct nl_error *err)
 			return -1;
 		}
 		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-		if (rc == SQLITE_OK)
+		if (rc == SQLITE_OK) {
+			write_generation++;
 			return 0;
+		}
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		if (rc != SQLITE_BUSY)
 			return db_fail(err, "commit");

@@ -27,6 +27,13 @@ sqlite3 *db_conn(void);
  * address). Returned reset with bindings cleared; borrowed, do not finalize. */
 sqlite3_stmt *db_stmt(const char *sql);
 
+/* Brackets one API request on this thread. A read-only request (GET/HEAD) runs all its
+ * statements in one read transaction, opened lazily on the first statement. */
+void db_request_begin(bool read_only);
+void db_request_end(void);
+/* Increases after every committed write (any thread): cache invalidation. */
+uint64_t db_write_generation(void);
+
 /* Runs fn inside BEGIN IMMEDIATE ... COMMIT, retrying on SQLITE_BUSY a bounded
  * number of times. fn returns 0 to commit, -1 (with err set) to roll back. */
 typedef int (*db_tx_fn)(void *ctx, struct nl_error *err);

@@ -180,7 +180,8 @@ static int list(struct req *r, struct resp *out, struct nl_error *err, bool deta
 	}
 	/* sort_key and sort_dir were checked against their enums by the query spec. */
 	rows = db_flavor_list(is_public, r->auth.project_id, !admin, min_ram, min_disk,
-			      sort_key && *sort_key ? sort_key : "flavorid", sort_dir && !strcmp(sort_dir, "desc"));
+			      sort_key && *sort_key ? sort_key : "flavorid", sort_dir && !strcmp(sort_dir, "desc"),
+			      detail && r->mv >= 61 /* extra_specs appear in the view from 2.61 */);
 	if (marker) {
 		bool found = false;
 		json_array_foreach(rows, i, row) {

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 import requests
+import requests.adapters
+from urllib3.util.retry import Retry
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO = TESTS_DIR.parent.parent
@@ -327,6 +329,14 @@ class Http:
         self.d = daemon
         self.s = requests.Session()
         self.s.trust_env = False          # never go through a proxy
+        # The daemon closes keep-alive connections idle for connection_timeout
+        # (10 s); a pooled connection can be closed just as it is reused. Retry
+        # idempotent reads then, as keystoneauth's session does; never writes.
+        retry = Retry(total=2, connect=2, read=2, status=0,
+                      allowed_methods=frozenset(["GET", "HEAD"]),
+                      raise_on_status=False)
+        adapter = requests.adapters.HTTPAdapter(max_retries=retry)
+        self.s.mount("http://", adapter)
         self.admin_user = admin_user
         self.admin_password = admin_password
         self.admin_project = admin_project
