@@ -103,13 +103,17 @@ static int write_openrc(const char *path, const char *password)
 		   "export OS_AUTH_URL=http://%s:%d/v3\n"
 		   "export OS_IDENTITY_API_VERSION=3\n"
 		   "export OS_USERNAME=admin\n"
-		   "export OS_PASSWORD='%s'\n"
+		   "%s%s%s"
 		   "export OS_PROJECT_NAME=admin\n"
 		   "export OS_USER_DOMAIN_NAME=Default\n"
 		   "export OS_PROJECT_DOMAIN_NAME=Default\n"
 		   "export OS_REGION_NAME=%s\n"
 		   "export OS_INTERFACE=public\n",
-		host, g_config.identity_port, password, g_config.region);
+		host, g_config.identity_port,
+		/* Unknown after a restart whose openrc was removed: say so rather than lie. */
+		password[0] ? "export OS_PASSWORD='" : "# OS_PASSWORD unknown: set NOVALITE_ADMIN_PASSWORD or run "
+						       "novalite-manage bootstrap --password P, then restart",
+		password, password[0] ? "'\n" : "\n", g_config.region);
 	if (fclose(f) != 0)
 		return -1;
 	return rename(tmp, path);
@@ -188,6 +192,8 @@ int main(int argc, char **argv)
 	}
 	if (boot_pw[0])
 		snprintf(pw, sizeof(pw), "%s", boot_pw);
+	if (!pw[0])
+		log_warn("the admin password is not known (openrc was removed); see the comment in %s", openrc);
 	db_token_purge_expired(nl_now_us() - 86400LL * 1000000, &err);
 
 	if (server_start(&err)) {

@@ -43,7 +43,7 @@ static const struct opt opts[] = {
 	I("api", "connection_timeout", connection_timeout, "10", 1, 3600,
 	  "Seconds a connection may stay idle (or half-send a request) before it is closed."),
 	S("identity", "region", region, "RegionOne", "Region name in the service catalog."),
-	I("identity", "token_expiration", token_expiration, "3600", 60, 604800,
+	I("identity", "token_expiration", token_expiration, "3600", 1, 604800,
 	  "Token lifetime in seconds (Keystone's default: 3600)."),
 	S("identity", "admin_password", admin_password, "",
 	  "Bootstrap admin password. Empty: $NOVALITE_ADMIN_PASSWORD, else a random one written to STATE/openrc."),

@@ -242,7 +242,11 @@ class Daemon:
                     parsed = parse_openrc(openrc.read_text())
                 except ValueError:
                     parsed = {}
-                if parsed.get("OS_AUTH_URL") and parsed.get("OS_PASSWORD"):
+                # An openrc left by a previous run on this state dir names
+                # other ports: only ours means this daemon is ready.
+                mine = ":%d/" % self.identity_port
+                if (mine in parsed.get("OS_AUTH_URL", "")
+                        and parsed.get("OS_PASSWORD")):
                     self.openrc = parsed
                     return parsed
             time.sleep(0.05)

@@ -99,3 +99,54 @@ def test_state_persists_across_restart(tmp_path):
         assert r.json()["flavor"]["name"] == name
     finally:
         stop_daemon(d2)
+
+
+def test_generated_password_survives_restart(tmp_path):
+    """Without NOVALITE_ADMIN_PASSWORD the first start generates a password; a
+    restart on the same state dir keeps it (and writes it to openrc again)."""
+    env = {"NOVALITE_ADMIN_PASSWORD": ""}
+    d = start_daemon(tmp_path, env_extra=env)
+    try:
+        pw = d.openrc["OS_PASSWORD"]
+        assert len(pw) >= 16
+    finally:
+        stop_daemon(d)
+    d2 = lib.Daemon(d.state_dir, env_extra=env)
+    d2.start()
+    try:
+        d2.wait_ready()
+        assert d2.openrc["OS_PASSWORD"] == pw
+        http = lib.Http(d2, "admin", pw)
+        assert http.auth("admin", pw, "admin").status_code == 201
+    finally:
+        stop_daemon(d2)
+
+
+def test_expired_token_is_rejected_everywhere(tmp_path):
+    """[identity] token_expiration: once a token expires it is 401 on every
+    API and 404 when validated (Keystone's test_validate_expired_... tests)."""
+    conf = tmp_path / "short.conf"
+    conf.write_text("[identity]\ntoken_expiration = 2\n")
+    d = start_daemon(tmp_path, env_extra={"NOVALITE_ADMIN_PASSWORD": "pw"},
+                     extra_args=("--config", str(conf)))
+    try:
+        http = lib.Http(d, "admin", "pw")
+        tok, body = http.token("admin", "pw", "admin")
+        other, _ = http.token("admin", "pw", "admin")
+        assert http.compute("GET", "/flavors", token=tok).status_code == 200
+        r = http.identity("GET", "/auth/tokens", token=other,
+                          headers={"X-Subject-Token": tok})
+        assert r.status_code == 200, r.text
+        time.sleep(2.5)
+        r = http.compute("GET", "/flavors", token=tok)
+        assert r.status_code == 401, r.text
+        assert r.json()["unauthorized"]["code"] == 401
+        r = http.identity("GET", "/projects", token=tok)
+        assert r.status_code == 401, r.text
+        fresh, _ = http.token("admin", "pw", "admin")
+        r = http.identity("GET", "/auth/tokens", token=fresh,
+                          headers={"X-Subject-Token": tok})
+        assert r.status_code == 404, r.text
+        assert r.json()["error"]["code"] == 404
+    finally:
+        stop_daemon(d)
