@@ -119,6 +119,19 @@ static int write_openrc(const char *path, const char *password)
 	return rename(tmp, path);
 }
 
+static int purge_tx(void *ctx, struct nl_error *err)
+{
+	(void)ctx;
+	return db_token_purge_expired(nl_now_us() - 86400LL * 1000000, err);
+}
+
+static void purge_tokens(void)
+{
+	struct nl_error err = { 0 };
+	if (db_tx_run(purge_tx, NULL, &err))
+		log_warn("token purge failed: %s", err.msg);
+}
+
 int main(int argc, char **argv)
 {
 	char err_line[512], path[1100], openrc[1100], pw[300];
@@ -194,7 +207,7 @@ int main(int argc, char **argv)
 		snprintf(pw, sizeof(pw), "%s", boot_pw);
 	if (!pw[0])
 		log_warn("the admin password is not known (openrc was removed); see the comment in %s", openrc);
-	db_token_purge_expired(nl_now_us() - 86400LL * 1000000, &err);
+	purge_tokens();
 
 	if (server_start(&err)) {
 		log_error("%s", err.msg);
@@ -216,8 +229,16 @@ int main(int argc, char **argv)
 	       g_config.state_dir, service_base_url(SVC_IDENTITY), service_base_url(SVC_COMPUTE), openrc);
 	fflush(stdout);
 
-	while (sigwait(&sigs, &sig) == 0 && sig != SIGTERM && sig != SIGINT)
-		;
+	/* The main thread waits for a stop signal and, every ten minutes, purges tokens that
+	 * expired more than a day ago (they can no longer be validated, only audited). */
+	for (;;) {
+		struct timespec ten_min = { 600, 0 };
+		sig = sigtimedwait(&sigs, NULL, &ten_min);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (sig < 0 && errno == EAGAIN)
+			purge_tokens();
+	}
 	log_info("signal %d: stopping", sig);
 	server_stop();
 	db_thread_close();
