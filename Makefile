@@ -6,7 +6,7 @@ BUILD_DEPS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsql
               libsodium-dev libinih-dev libssh-dev uuid-dev libssl-dev
 TEST_DEPS := libcmocka-dev python3-pytest python3-requests python3-jsonschema \
              python3-openstackclient python3-novaclient python3-openstacksdk \
-             python3-tempest wrk sqlite3 openssh-client curl
+             python3-tempest python3-glanceclient wrk sqlite3 openssh-client curl qemu-utils
 
 CC       ?= cc
 PYTHON   := /usr/bin/python3
@@ -25,7 +25,7 @@ CFLAGS += $(CFLAGS_BASE) $(OPTFLAGS) -MMD -MP
 
 COMMON_SRC := $(wildcard common/*.c)
 DB_SRC     := $(wildcard db/*.c)
-API_SRC    := $(filter-out api/main.c api/manage.c,$(wildcard api/*.c api/identity/*.c api/compute/*.c))
+API_SRC    := $(filter-out api/main.c api/manage.c,$(wildcard api/*.c api/identity/*.c api/compute/*.c api/image/*.c))
 LIB_SRC    := $(COMMON_SRC) $(DB_SRC) $(API_SRC)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))

@@ -28,6 +28,14 @@ H(keypair_list); H(keypair_create); H(keypair_show); H(keypair_delete);
 H(limits_show);
 H(quota_show); H(quota_detail); H(quota_defaults); H(quota_update); H(quota_delete);
 H(quota_class_show); H(quota_class_update);
+H(compute_image_list); H(compute_image_detail); H(compute_image_show); H(compute_image_delete);
+H(compute_image_metadata); H(compute_image_metadata_show);
+
+/* image: api/image/ */
+H(image_versions); H(image_list); H(image_create); H(image_show); H(image_update); H(image_delete);
+H(image_upload); H(image_download); H(image_deactivate); H(image_reactivate);
+H(image_tag_add); H(image_tag_delete); H(image_schema_show);
+H(image_member_list); H(image_member_create); H(image_member_show); H(image_member_update); H(image_member_delete);
 
 #undef H
 

@@ -52,6 +52,16 @@ struct req;
 struct resp;
 typedef int (*handler_fn)(struct req *r, struct resp *out, struct nl_error *err);
 
+/* A route whose body is streamed (image data): after the token and policy checks,
+ * open() runs before the first byte, write() for every chunk as it arrives (nothing is
+ * buffered), and the route's handler when the body is complete. abort() runs instead
+ * of the handler if the client goes away or a write fails; it must undo open(). */
+struct stream_ops {
+	int (*open)(struct req *r, struct nl_error *err);
+	int (*write)(struct req *r, const char *data, size_t len, struct nl_error *err);
+	void (*abort)(struct req *r);
+};
+
 struct route {
 	enum service svc;
 	unsigned methods;          /* M_* bits */
@@ -65,6 +75,7 @@ struct route {
 	size_t input_size;         /* size of the struct the spec fills */
 	const struct field_spec *query;  /* query-string spec (values are strings), NULL = none */
 	int query_strict_mv;       /* from this microversion unknown query parameters are 400 */
+	const struct stream_ops *stream; /* streamed body (no size limit, never buffered) */
 };
 
 #define MAX_PARAMS 4
@@ -91,6 +102,14 @@ struct req {
 
 	struct auth auth;
 	int mv;                    /* negotiated compute minor version (2.mv) */
+
+	/* streamed bodies (route->stream) */
+	bool streaming;            /* open() succeeded; chunks go to write() */
+	bool stream_failed;        /* a check, open() or write() failed: stream_err is the answer */
+	bool stream_done;          /* handler or abort() ran */
+	struct nl_error stream_err;
+	void *stream_ctx;          /* owned by the route's stream_ops */
+	uint64_t streamed;         /* bytes received */
 	char request_id[48];
 	int64_t start_us;
 	char client_ip[64];
@@ -100,6 +119,8 @@ struct req {
 
 struct resp {
 	int status;
+	int fd;                    /* >= 0: send fd_len bytes of this file from fd_off (owned) */
+	uint64_t fd_off, fd_len;
 	json_t *body;              /* owned; rendered as JSON */
 	char *raw;                 /* owned; sent as is when body is NULL */
 	size_t raw_len;
@@ -113,6 +134,8 @@ struct resp {
 const char *req_param(const struct req *r, int i);
 const char *req_query(const struct req *r, const char *name);
 const char *req_header(const struct req *r, const char *name);
+/* Calls fn for every query parameter, in order (repeated ones once per value). */
+void req_query_each(const struct req *r, void (*fn)(const char *key, const char *value, void *ctx), void *ctx);
 void resp_json(struct resp *out, int status, json_t *body);   /* steals body */
 void resp_header(struct resp *out, const char *name, const char *value);
 /* Base URL of a service as clients should reach it, e.g. "http://127.0.0.1:8774". */

@@ -13,13 +13,16 @@
 #include "api/compute/compute.h"
 #include "api/handlers.h"
 #include "api/identity/identity.h"
+#include "api/image/image.h"
 
-#define NOQUERY NULL, 0
+#define NOQUERY NULL, 0, NULL
 #define NOBODY NULL, 0, 0, NOQUERY
 #define BODY(spec, type) spec, SPEC_NO_EXTRA, sizeof(type), NOQUERY
 #define BODY_OPEN(spec, type) spec, 0, sizeof(type), NOQUERY
 /* A query-string spec, strict (unknown parameters 400) from microversion `strict`. */
-#define QUERY(spec, strict) NULL, 0, 0, spec, strict
+#define QUERY(spec, strict) NULL, 0, 0, spec, strict, NULL
+/* A streamed body (image data): see struct stream_ops in api/http.h. */
+#define STREAM(ops) NULL, 0, 0, NULL, 0, &ops
 #define ANY_MV 0, 0
 #define MAXMV 9999
 
@@ -114,6 +117,38 @@ const struct route routes[] = {
 { SVC_COMPUTE, M_PUT,        "/v2.1/os-quota-class-sets/{class}", quota_class_update, POL_ADMIN, "os_compute_api:os-quota-class-sets:update", 1, 49, BODY(quota_class_update_v21, struct quota_in) },
 { SVC_COMPUTE, M_PUT,        "/v2.1/os-quota-class-sets/{class}", quota_class_update, POL_ADMIN, "os_compute_api:os-quota-class-sets:update", 50, 56, BODY(quota_class_update_v250, struct quota_in) },
 { SVC_COMPUTE, M_PUT,        "/v2.1/os-quota-class-sets/{class}", quota_class_update, POL_ADMIN, "os_compute_api:os-quota-class-sets:update", 57, MAXMV, BODY(quota_class_update_v257, struct quota_in) },
+/* Nova's image proxy, removed at 2.36 (libcloud's list_images still calls it at 2.1). */
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/images",             compute_image_list,   POL_ANY, "os_compute_api:images", 1, 35, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/images/detail",      compute_image_detail, POL_ANY, "os_compute_api:images", 1, 35, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/images/{id}",        compute_image_show,   POL_ANY, "os_compute_api:images", 1, 35, NOBODY },
+{ SVC_COMPUTE, M_DELETE,     "/v2.1/images/{id}",        compute_image_delete, POL_ANY, "os_compute_api:images", 1, 35, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/images/{id}/metadata", compute_image_metadata, POL_ANY, "os_compute_api:image-metadata", 1, 35, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/images/{id}/metadata/{key}", compute_image_metadata_show, POL_ANY, "os_compute_api:image-metadata", 1, 35, NOBODY },
+
+/* ---- image (Glance v2), port 9292 ------------------------------------------------------- */
+/* Image bodies are JSON objects, JSON-patch arrays or raw data: the handlers parse them
+ * (image_parse_body) under Glance's media types. Ownership and membership checks are
+ * per image, in the handlers (Glance's policy is target-based). */
+{ SVC_IMAGE, M_GET|M_HEAD, "/",                          image_versions,     POL_PUBLIC, "", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_GET|M_HEAD, "/versions",                  image_versions,     POL_PUBLIC, "", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_GET|M_HEAD, "/v2",                        image_versions,     POL_PUBLIC, "", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_GET|M_HEAD, "/v2/images",                 image_list,         POL_ANY, "get_images", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_POST,       "/v2/images",                 image_create,       POL_MEMBER, "add_image", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_GET|M_HEAD, "/v2/images/{id}",            image_show,         POL_ANY, "get_image", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_PATCH,      "/v2/images/{id}",            image_update,       POL_MEMBER, "modify_image", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_DELETE,     "/v2/images/{id}",            image_delete,       POL_MEMBER, "delete_image", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_PUT,        "/v2/images/{id}/file",       image_upload,       POL_MEMBER, "upload_image", ANY_MV, STREAM(image_upload_ops) },
+{ SVC_IMAGE, M_GET,        "/v2/images/{id}/file",       image_download,     POL_ANY, "download_image", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_POST,       "/v2/images/{id}/actions/deactivate", image_deactivate, POL_MEMBER, "deactivate", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_POST,       "/v2/images/{id}/actions/reactivate", image_reactivate, POL_MEMBER, "reactivate", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_PUT,        "/v2/images/{id}/tags/{tag}", image_tag_add,      POL_MEMBER, "modify_image", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_DELETE,     "/v2/images/{id}/tags/{tag}", image_tag_delete,   POL_MEMBER, "modify_image", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_GET|M_HEAD, "/v2/images/{id}/members",    image_member_list,  POL_ANY, "get_members", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_POST,       "/v2/images/{id}/members",    image_member_create, POL_MEMBER, "add_member", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_GET|M_HEAD, "/v2/images/{id}/members/{member}", image_member_show, POL_ANY, "get_member", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_PUT,        "/v2/images/{id}/members/{member}", image_member_update, POL_ANY, "modify_member", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_DELETE,     "/v2/images/{id}/members/{member}", image_member_delete, POL_MEMBER, "delete_member", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_GET|M_HEAD, "/v2/schemas/{name}",         image_schema_show,  POL_ANY, "get_schema", ANY_MV, NOBODY },
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

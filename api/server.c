@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include "api/auth.h"
 #include "api/microversion.h"
+#include "api/image/image.h"
 #include "api/render.h"
 #include "api/router.h"
 #include "common/config.h"
@@ -41,6 +43,22 @@ const char *req_header(const struct req *r, const char *name)
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+struct each_ctx { void (*fn)(const char *, const char *, void *); void *ctx; };
+
+static enum MHD_Result each_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct each_ctx *e = cls;
+	(void)kind;
+	e->fn(key, value ? value : "", e->ctx);
+	return MHD_YES;
+}
+
+void req_query_each(const struct req *r, void (*fn)(const char *key, const char *value, void *ctx), void *ctx)
+{
+	struct each_ctx e = { fn, ctx };
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_arg, &e);
+}
+
 void resp_json(struct resp *out, int status, json_t *body)
 {
 	out->status = status;
@@ -59,11 +77,14 @@ void resp_header(struct resp *out, const char *name, const char *value)
 
 static void resp_clear(struct resp *out)
 {
+	if (out->fd >= 0)
+		close(out->fd);
 	json_decref(out->body);
 	free(out->raw);
 	for (int i = 0; i < out->nhdr; i++)
 		free(out->hdr_value[i]);
 	memset(out, 0, sizeof(*out));
+	out->fd = -1;
 }
 
 static enum http_method parse_method(const char *m)
@@ -84,6 +105,8 @@ static void render_error(const struct req *r, const struct nl_error *err, struct
 	resp_clear(out);
 	if (r->svc == SVC_COMPUTE)
 		compute_render_error(r, err, out);
+	else if (r->svc == SVC_IMAGE)
+		image_render_error(r, err, out);
 	else
 		identity_render_error(r, err, out);
 	if (err->status == 401) {
@@ -160,6 +183,34 @@ static int validate_query(struct req *r, struct nl_error *err)
 	return rc;
 }
 
+/* For a streamed route, runs the checks of the pipeline before the body arrives and
+ * opens the stream. Returns 1 when the request is a streamed one (then either
+ * r->streaming or r->stream_failed is set), 0 for an ordinary request. */
+static int stream_start(struct req *r)
+{
+	const struct route *rt;
+	int status;
+
+	if (r->method != M_PUT && r->method != M_POST)
+		return 0;
+	rt = router_match(r, &status);
+	if (!rt || !rt->stream)
+		return 0;
+	r->route = rt;
+	const char *tok = req_header(r, "X-Auth-Token");
+	if (!tok || !*tok) {
+		nl_err_set(&r->stream_err, 401, "The request you have made requires authentication.");
+		r->stream_failed = true;
+	} else if (auth_token_check(tok, &r->auth, &r->stream_err) || policy_check(r, &r->stream_err) ||
+		   rt->stream->open(r, &r->stream_err)) {
+		r->stream_failed = true;
+	} else {
+		r->streaming = true;
+	}
+	db_request_end();
+	return 1;
+}
+
 static int run_pipeline(struct req *r, struct resp *out, struct nl_error *err)
 {
 	int status;
@@ -219,7 +270,7 @@ static void add_headers(struct req *r, struct resp *out, struct MHD_Response *mr
 
 static enum MHD_Result finish(struct MHD_Connection *conn, struct req *r)
 {
-	struct resp out = { 0 };
+	struct resp out = { .fd = -1 };
 	struct nl_error err = { 0 };
 	struct MHD_Response *mr;
 	enum MHD_Result ret;
@@ -232,12 +283,26 @@ static enum MHD_Result finish(struct MHD_Connection *conn, struct req *r)
 		nl_err_set(&err, 413, "Request is too large. Larger than max_request_body_size (%d).",
 			   g_config.max_body_bytes);
 		render_error(r, &err, &out);
+	} else if (r->stream_failed) {
+		render_error(r, &r->stream_err, &out);
+	} else if (r->streaming) {
+		/* The checks ran before the first byte; the handler completes the upload. */
+		r->stream_done = true;
+		out.status = 200;
+		if (r->route->handler(r, &out, &err))
+			render_error(r, &err, &out);
 	} else if (run_pipeline(r, &out, &err)) {
 		render_error(r, &err, &out);
 	}
 
 	db_request_end();
-	if (out.body) {
+	if (out.fd >= 0) {
+		/* File bodies go out with sendfile(); MHD closes the fd when done. */
+		mr = MHD_create_response_from_fd_at_offset64(out.fd_len, out.fd, out.fd_off);
+		out.fd = -1;
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+					out.content_type ? out.content_type : "application/octet-stream");
+	} else if (out.body) {
 		text = json_dumps(out.body, JSON_COMPACT);
 		len = text ? strlen(text) : 0;
 		mr = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
@@ -292,8 +357,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
 			inet_ntop(AF_INET, &((struct sockaddr_in *)ci->client_addr)->sin_addr,
 				  r->client_ip, sizeof(r->client_ip));
-		/* Refuse an oversize body up front when the client announces it. */
 		*con_cls = r;
+		if (stream_start(r))
+			return r->stream_failed ? finish(conn, r) : MHD_YES;
 		/* An announced oversize body is refused before it is read (as oslo.middleware's
 		 * sizelimit does): a client sending "Expect: 100-continue" gets the 413 instead
 		 * of "100 Continue"; MHD closes the connection afterwards. */
@@ -306,6 +372,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r->responded)
 		return MHD_NO;
+	if (*upload_size && (r->streaming || r->stream_failed)) {
+		size_t n = *upload_size;
+		*upload_size = 0;
+		r->streamed += n;
+		if (r->stream_failed)
+			return MHD_YES;   /* drain, then answer with the recorded error */
+		if (r->route->stream->write(r, upload, n, &r->stream_err)) {
+			r->stream_failed = true;
+			r->stream_done = true;
+			r->route->stream->abort(r);
+		}
+		return MHD_YES;
+	}
 	if (*upload_size) {
 		size_t n = *upload_size;
 		*upload_size = 0;
@@ -342,6 +421,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)cls; (void)conn; (void)toe;
 	if (!r)
 		return;
+	if (r->streaming && !r->stream_done)
+		r->route->stream->abort(r);   /* the client went away mid-upload */
 	json_decref(r->json);
 	free(r->body);
 	free(r->input);
@@ -371,8 +452,6 @@ int server_start(struct nl_error *err)
 	}
 	for (int s = 0; s < SVC_COUNT; s++) {
 		snprintf(base_urls[s], sizeof(base_urls[s]), "http://%s:%d", host, ports[s]);
-		if (s == SVC_IMAGE)
-			continue;  /* the image API comes with the images issue */
 		sa.sin_port = htons((uint16_t)ports[s]);
 		daemons[s] = MHD_start_daemon(
 			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,

@@ -63,6 +63,9 @@ static const struct opt opts[] = {
 	I("quota", "injected_files", quota_injected_files, "5", -1, 2147483647, "Default injected files (before 2.57)."),
 	I("quota", "injected_file_content_bytes", quota_injected_file_content_bytes, "10240", -1, 2147483647,
 	  "Default injected file size."),
+	I("quota", "image_count", quota_image_count, "100", -1, 2147483647, "Images a project may own (-1: unlimited)."),
+	I("quota", "image_size_total", quota_image_size_mib, "102400", -1, 2147483647,
+	  "Total size of a project's image data in MiB (-1: unlimited)."),
 	I("quota", "injected_file_path_bytes", quota_injected_file_path_bytes, "255", -1, 2147483647,
 	  "Default injected file path length."),
 };

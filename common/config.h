@@ -32,6 +32,8 @@ struct nl_config {
 	int quota_instances, quota_cores, quota_ram, quota_key_pairs, quota_metadata_items;
 	int quota_server_groups, quota_server_group_members;
 	int quota_injected_files, quota_injected_file_content_bytes, quota_injected_file_path_bytes;
+	int quota_image_count;      /* images per project, -1 unlimited */
+	int quota_image_size_mib;   /* total image bytes per project, in MiB, -1 unlimited */
 };
 
 extern struct nl_config g_config;

@@ -132,8 +132,8 @@ static void test_set_bad_ints(void **state)
 		  "compute.port: expected an integer in [1, 65535], got '99999999999999999999'" },
 		{ "api", "workers", "-1", "api.workers: expected an integer in [1, 256], got '-1'" },
 		{ "api", "max_body_bytes", "1023", "api.max_body_bytes: expected an integer in [1024, 16777216], got '1023'" },
-		{ "identity", "token_expiration", "59",
-		  "identity.token_expiration: expected an integer in [60, 604800], got '59'" },
+		{ "identity", "token_expiration", "0",
+		  "identity.token_expiration: expected an integer in [1, 604800], got '0'" },
 		{ "quota", "cores", "-2", "quota.cores: expected an integer in [-1, 2147483647], got '-2'" },
 		{ "quota", "cores", "2147483648", "quota.cores: expected an integer in [-1, 2147483647], got '2147483648'" },
 	};

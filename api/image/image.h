@@ -1,0 +1,28 @@
+/* Glance v2 subset: shared declarations for the image API. */
+#ifndef NL_IMAGE_H
+#define NL_IMAGE_H
+
+#include "api/http.h"
+
+/* The image as Glance shows it: base attributes, tags, links and custom properties
+ * flattened to the top level. Consumes row. */
+json_t *image_view(json_t *row);
+/* The image row visible to the caller (admins see all), or NULL with a 404. */
+json_t *image_get_visible(struct req *r, const char *id, struct nl_error *err);
+/* Owner or admin may change an image; others get 403 with Glance's wording. */
+int image_may_modify(struct req *r, json_t *img, const char *action, struct nl_error *err);
+/* Where an image's data lives: STATE/images/<id> (and <id>.part while uploading). */
+void image_data_path(const char *id, bool partial, char *out, size_t len);
+
+/* Parses r->body as JSON when Content-Type is one of types (415 otherwise). */
+int image_parse_body(struct req *r, const char *const *types, struct nl_error *err);
+/* Checks attributes against Glance's image schema; base ones go to cols, custom
+ * ones to props (null = remove, in updates). 400/403 with Glance's wording. */
+int image_accept_attrs(struct req *r, json_t *obj, json_t *cols, json_t *props, bool create, struct nl_error *err);
+/* Inside a transaction: writes cols (base columns, "tags") and props. */
+int image_store_attrs(const char *id, json_t *cols, json_t *props, bool replace_tags, struct nl_error *err);
+void image_render_error(const struct req *r, const struct nl_error *err, struct resp *out);
+
+extern const struct stream_ops image_upload_ops;
+
+#endif

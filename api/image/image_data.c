@@ -1,0 +1,333 @@
+/* Image data: PUT /v2/images/{id}/file streamed to disk, GET streamed back.
+ *
+ * Upload: bytes go straight to STATE/images/<id>.part as they arrive (never whole in
+ * memory, no body-size limit), hashed (md5 for "checksum", sha512 for os_hash_value)
+ * and inspected on the way; only a complete, verified, fsync'ed file is renamed to
+ * STATE/images/<id> and the image made active, in one transaction. A failed,
+ * rejected or aborted upload leaves no file and puts the image back to queued.
+ * Download: sendfile() from the file, with Range support and Content-MD5. */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/auth.h"
+#include "api/handlers.h"
+#include "api/image/image.h"
+#include "api/image/image_inspect.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "db/db.h"
+#include "db/images.h"
+
+struct upload {
+	char id[64];
+	char disk_format[32];
+	int fd;
+	uint64_t size, limit;           /* bytes written; quota room (UINT64_MAX: none) */
+	EVP_MD_CTX *md5;
+	crypto_hash_sha512_state sha512;
+	struct img_inspector *ins;
+};
+
+static void upload_free(struct upload *u)
+{
+	if (!u)
+		return;
+	if (u->fd >= 0)
+		close(u->fd);
+	EVP_MD_CTX_free(u->md5);
+	img_inspector_free(u->ins);
+	free(u);
+}
+
+struct status_ctx { const char *id, *from, *to; };
+
+static int status_tx(void *p, struct nl_error *err)
+{
+	struct status_ctx *c = p;
+	return db_image_set_status(c->id, c->from, c->to, err) < 0 ? -1 : 0;
+}
+
+/* Back to queued and no partial file: the state Glance leaves after a failed upload. */
+static void upload_rollback(struct upload *u)
+{
+	char path[600];
+	struct nl_error err = { 0 };
+	struct status_ctx c = { u->id, "saving", "queued" };
+
+	image_data_path(u->id, true, path, sizeof(path));
+	unlink(path);
+	if (db_tx_run(status_tx, &c, &err))
+		log_warn("image %s: could not return to queued: %s", u->id, err.msg);
+}
+
+struct open_ctx { struct req *r; struct upload *u; struct nl_error *err; };
+
+static int open_tx(void *p, struct nl_error *err)
+{
+	struct open_ctx *c = p;
+	json_t *img = image_get_visible(c->r, req_param(c->r, 0), err);
+	int rc = -1;
+	if (!img)
+		return -1;
+	const char *status = json_string_value(json_object_get(img, "status"));
+	const char *df = json_string_value(json_object_get(img, "disk_format"));
+	const char *owner = json_string_value(json_object_get(img, "owner"));
+	if (image_may_modify(c->r, img, "upload data to", err))
+		goto out;
+	if (!df || !json_string_value(json_object_get(img, "container_format"))) {
+		nl_err_set(err, 400, "Properties disk_format, container_format must be set prior to saving data.");
+		goto out;
+	}
+	if (strcmp(status, "queued")) {
+		nl_err_set(err, 409, "Image status transition from %s to saving is not allowed", status);
+		goto out;
+	}
+	snprintf(c->u->id, sizeof(c->u->id), "%s", json_string_value(json_object_get(img, "id")));
+	snprintf(c->u->disk_format, sizeof(c->u->disk_format), "%s", df);
+	c->u->limit = UINT64_MAX;
+	if (g_config.quota_image_size_mib >= 0) {
+		int64_t count, bytes;
+		db_image_usage(owner ? owner : "", &count, &bytes);
+		int64_t room = (int64_t)g_config.quota_image_size_mib * 1024 * 1024 - bytes;
+		c->u->limit = room > 0 ? (uint64_t)room : 0;
+	}
+	rc = db_image_set_status(c->u->id, "queued", "saving", err) ? -1 : 0;
+out:
+	json_decref(img);
+	return rc;
+}
+
+static int upload_open(struct req *r, struct nl_error *err)
+{
+	struct upload *u = nl_calloc(1, sizeof(*u));
+	struct open_ctx c = { r, u, err };
+	char dir[600], path[600];
+	const char *cl = req_header(r, "Content-Length");
+
+	u->fd = -1;
+	if (db_tx_run(open_tx, &c, err)) {
+		upload_free(u);
+		return -1;
+	}
+	if (cl && u->limit != UINT64_MAX && strtoull(cl, NULL, 10) > u->limit) {
+		nl_err_set(err, 413, "Denying attempt to upload image because it exceeds the quota: %llu bytes "
+			   "left of the project's image storage.", (unsigned long long)u->limit);
+		upload_rollback(u);
+		upload_free(u);
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s/images", g_config.state_dir);
+	mkdir(dir, 0700);
+	image_data_path(u->id, true, path, sizeof(path));
+	u->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	u->md5 = EVP_MD_CTX_new();
+	u->ins = img_inspector_new();
+	if (u->fd < 0 || !u->md5 || !EVP_DigestInit_ex(u->md5, EVP_md5(), NULL) || !u->ins) {
+		nl_err_internal(err, "cannot start upload of %s: %s", u->id, strerror(errno));
+		upload_rollback(u);
+		upload_free(u);
+		return -1;
+	}
+	crypto_hash_sha512_init(&u->sha512);
+	r->stream_ctx = u;
+	return 0;
+}
+
+static int upload_write(struct req *r, const char *data, size_t len, struct nl_error *err)
+{
+	struct upload *u = r->stream_ctx;
+	size_t off = 0;
+
+	if (u->size + len > u->limit) {
+		nl_err_set(err, 413, "Denying attempt to upload image because it exceeds the quota: %llu bytes "
+			   "left of the project's image storage.", (unsigned long long)u->limit);
+		return -1;
+	}
+	while (off < len) {
+		ssize_t n = write(u->fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			nl_err_internal(err, "writing image %s failed: %s", u->id, strerror(errno));
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	EVP_DigestUpdate(u->md5, data, len);
+	crypto_hash_sha512_update(&u->sha512, (const unsigned char *)data, len);
+	img_inspector_feed(u->ins, data, len);
+	u->size += len;
+	return 0;
+}
+
+static void upload_abort(struct req *r)
+{
+	struct upload *u = r->stream_ctx;
+	if (!u)
+		return;
+	upload_rollback(u);
+	upload_free(u);
+	r->stream_ctx = NULL;
+}
+
+const struct stream_ops image_upload_ops = { upload_open, upload_write, upload_abort };
+
+struct activate_ctx { struct upload *u; const char *md5, *sha512; uint64_t virtual_size; };
+
+static int activate_tx(void *p, struct nl_error *err)
+{
+	struct activate_ctx *c = p;
+	json_t *f = json_pack("{s:I, s:I, s:s, s:s, s:s}", "size", (json_int_t)c->u->size,
+			      "virtual_size", (json_int_t)c->virtual_size, "checksum", c->md5,
+			      "os_hash_algo", "sha512", "os_hash_value", c->sha512);
+	int rc = db_image_set_status(c->u->id, "saving", "active", err);
+	if (rc > 0)
+		nl_err_set(err, 409, "Image %s was deleted or changed during the upload.", c->u->id);
+	if (!rc)
+		rc = db_image_update(c->u->id, f, err);
+	json_decref(f);
+	return rc ? -1 : 0;
+}
+
+/* PUT /v2/images/{id}/file, called once the whole body has been written. */
+int image_upload(struct req *r, struct resp *out, struct nl_error *err)
+{
+	struct upload *u = r->stream_ctx;
+	unsigned char md5[EVP_MAX_MD_SIZE], sha[crypto_hash_sha512_BYTES];
+	unsigned int md5len = 0;
+	char md5hex[2 * EVP_MAX_MD_SIZE + 1], shahex[2 * crypto_hash_sha512_BYTES + 1], reason[300];
+	char part[600], final[600];
+	struct img_info info;
+	int rc = -1;
+
+	r->stream_ctx = NULL;
+	if (fsync(u->fd)) {
+		nl_err_internal(err, "fsync of image %s failed: %s", u->id, strerror(errno));
+		goto fail;
+	}
+	if (img_inspector_finish(u->ins, u->disk_format, &info, reason, sizeof(reason))) {
+		log_info("image %s rejected: %s", u->id, reason);
+		nl_err_set(err, 400, "%s", reason);
+		goto fail;
+	}
+	EVP_DigestFinal_ex(u->md5, md5, &md5len);
+	crypto_hash_sha512_final(&u->sha512, sha);
+	nl_hex(md5, md5len, md5hex);
+	nl_hex(sha, sizeof(sha), shahex);
+	image_data_path(u->id, true, part, sizeof(part));
+	image_data_path(u->id, false, final, sizeof(final));
+	if (rename(part, final)) {
+		nl_err_internal(err, "rename of image %s failed: %s", u->id, strerror(errno));
+		goto fail;
+	}
+	struct activate_ctx c = { u, md5hex, shahex, info.virtual_size };
+	if (db_tx_run(activate_tx, &c, err)) {
+		unlink(final);
+		goto fail;
+	}
+	out->status = 204;
+	rc = 0;
+	goto done;
+fail:
+	upload_rollback(u);
+done:
+	upload_free(u);
+	return rc;
+}
+
+/* ---- download ---- */
+
+/* "bytes=a-b", "bytes=a-", "bytes=-n" → [*start, *end]; -1 when unsatisfiable, 1 when
+ * the header is not a single byte range we understand (then the whole file is sent). */
+static int parse_range(const char *h, uint64_t size, uint64_t *start, uint64_t *end)
+{
+	unsigned long long a = 0, b = 0;
+	char tail;
+	if (strncmp(h, "bytes=", 6) || strchr(h, ','))
+		return 1;
+	h += 6;
+	if (h[0] == '-') {
+		if (sscanf(h + 1, "%llu%c", &b, &tail) != 1 || b == 0)
+			return -1;
+		*start = b >= size ? 0 : size - b;
+		*end = size - 1;
+	} else if (sscanf(h, "%llu-%llu%c", &a, &b, &tail) == 2) {
+		if (a > b || a >= size)
+			return -1;
+		*start = a;
+		*end = b >= size ? size - 1 : b;
+	} else if (sscanf(h, "%llu-%c", &a, &tail) == 1 && h[strlen(h) - 1] == '-') {
+		if (a >= size)
+			return -1;
+		*start = a;
+		*end = size - 1;
+	} else {
+		return 1;
+	}
+	return size ? 0 : -1;
+}
+
+int image_download(struct req *r, struct resp *out, struct nl_error *err)
+{
+	json_t *img = image_get_visible(r, req_param(r, 0), err);
+	char path[600], cr[100];
+	struct stat st;
+	int fd;
+
+	if (!img)
+		return -1;
+	const char *status = json_string_value(json_object_get(img, "status"));
+	if (!strcmp(status, "deactivated") && !auth_is_admin(&r->auth)) {
+		json_decref(img);
+		nl_err_set(err, 403, "The requested image has been deactivated. Image data download is forbidden.");
+		return -1;
+	}
+	if (strcmp(status, "active") && strcmp(status, "deactivated")) {
+		json_decref(img);
+		out->status = 204;      /* an image without data: Glance answers 204 No Content */
+		return 0;
+	}
+	image_data_path(json_string_value(json_object_get(img, "id")), false, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		if (fd >= 0)
+			close(fd);
+		json_decref(img);
+		nl_err_set(err, 404, "Image data for %s could not be found.", req_param(r, 0));
+		return -1;
+	}
+	resp_header(out, "Content-MD5", json_string_value(json_object_get(img, "checksum")));
+	json_decref(img);
+	out->fd = fd;
+	out->fd_off = 0;
+	out->fd_len = (uint64_t)st.st_size;
+	out->status = 200;
+	const char *range = req_header(r, "Range");
+	if (range) {
+		uint64_t a, b;
+		int pr = parse_range(range, (uint64_t)st.st_size, &a, &b);
+		if (pr < 0) {
+			snprintf(cr, sizeof(cr), "bytes */%lld", (long long)st.st_size);
+			resp_header(out, "Content-Range", cr);
+			nl_err_set(err, 416, "Requested range not satisfiable.");
+			return -1;
+		}
+		if (pr == 0) {
+			out->fd_off = a;
+			out->fd_len = b - a + 1;
+			out->status = 206;
+			snprintf(cr, sizeof(cr), "bytes %llu-%llu/%lld", (unsigned long long)a, (unsigned long long)b,
+				 (long long)st.st_size);
+			resp_header(out, "Content-Range", cr);
+		}
+	}
+	return 0;
+}
