@@ -421,8 +421,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)cls; (void)conn; (void)toe;
 	if (!r)
 		return;
-	if (r->streaming && !r->stream_done)
+	if (r->streaming && !r->stream_done) {
 		r->route->stream->abort(r);   /* the client went away mid-upload */
+		log_info("%s %s %s aborted by the client after %llu bytes %.2fms %s project=%s", svc_names[r->svc],
+			 r->method_name, r->url, (unsigned long long)r->streamed,
+			 (double)(nl_now_us() - r->start_us) / 1000.0, r->request_id,
+			 r->auth.project_id[0] ? r->auth.project_id : "-");
+	}
 	json_decref(r->json);
 	free(r->body);
 	free(r->input);
