@@ -224,9 +224,11 @@ int main(int argc, char **argv)
 	       "  state dir:  %s/  (database novalite.db, admin credentials openrc)\n"
 	       "  identity:   %s/v3\n"
 	       "  compute:    %s/v2.1\n"
+	       "  image:      %s/v2\n"
 	       "Try:  source %s && openstack flavor list\n"
 	       "Stop: Ctrl-C (or SIGTERM)\n\n",
-	       g_config.state_dir, service_base_url(SVC_IDENTITY), service_base_url(SVC_COMPUTE), openrc);
+	       g_config.state_dir, service_base_url(SVC_IDENTITY), service_base_url(SVC_COMPUTE),
+	       service_base_url(SVC_IMAGE), openrc);
 	fflush(stdout);
 
 	/* The main thread waits for a stop signal and, every ten minutes, purges tokens that

@@ -466,6 +466,9 @@ int server_start(struct nl_error *err)
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)g_config.per_ip_connections,
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)g_config.connection_timeout,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+			/* Image data arrives in chunks as large as the connection's buffer: 256 KiB
+			 * there (vs MHD's 32 KiB) means 8x fewer write()s per GiB uploaded. */
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(s == SVC_IMAGE ? 256 * 1024 : 32 * 1024),
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 			MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 			MHD_OPTION_END);

@@ -21,6 +21,8 @@ int image_parse_body(struct req *r, const char *const *types, struct nl_error *e
 int image_accept_attrs(struct req *r, json_t *obj, json_t *cols, json_t *props, bool create, struct nl_error *err);
 /* Inside a transaction: writes cols (base columns, "tags") and props. */
 int image_store_attrs(const char *id, json_t *cols, json_t *props, bool replace_tags, struct nl_error *err);
+/* Reserved attribute names (location, deleted, ..., os_glance*): 403 to set or remove. */
+bool image_attr_reserved(const char *k);
 void image_render_error(const struct req *r, const struct nl_error *err, struct resp *out);
 
 extern const struct stream_ops image_upload_ops;

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +31,7 @@ struct upload {
 	int fd;
 	uint64_t size, limit;           /* bytes written; quota room (UINT64_MAX: none) */
 	EVP_MD_CTX *md5;
-	crypto_hash_sha512_state sha512;
+	EVP_MD_CTX *sha512;   /* OpenSSL's is ~1.5x libsodium's here (perf: 34% of upload CPU) */
 	struct img_inspector *ins;
 };
 
@@ -43,6 +42,7 @@ static void upload_free(struct upload *u)
 	if (u->fd >= 0)
 		close(u->fd);
 	EVP_MD_CTX_free(u->md5);
+	EVP_MD_CTX_free(u->sha512);
 	img_inspector_free(u->ins);
 	free(u);
 }
@@ -129,14 +129,15 @@ static int upload_open(struct req *r, struct nl_error *err)
 	image_data_path(u->id, true, path, sizeof(path));
 	u->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	u->md5 = EVP_MD_CTX_new();
+	u->sha512 = EVP_MD_CTX_new();
 	u->ins = img_inspector_new();
-	if (u->fd < 0 || !u->md5 || !EVP_DigestInit_ex(u->md5, EVP_md5(), NULL) || !u->ins) {
+	if (u->fd < 0 || !u->md5 || !EVP_DigestInit_ex(u->md5, EVP_md5(), NULL) || !u->sha512 ||
+	    !EVP_DigestInit_ex(u->sha512, EVP_sha512(), NULL) || !u->ins) {
 		nl_err_internal(err, "cannot start upload of %s: %s", u->id, strerror(errno));
 		upload_rollback(u);
 		upload_free(u);
 		return -1;
 	}
-	crypto_hash_sha512_init(&u->sha512);
 	r->stream_ctx = u;
 	return 0;
 }
@@ -162,7 +163,7 @@ static int upload_write(struct req *r, const char *data, size_t len, struct nl_e
 		off += (size_t)n;
 	}
 	EVP_DigestUpdate(u->md5, data, len);
-	crypto_hash_sha512_update(&u->sha512, (const unsigned char *)data, len);
+	EVP_DigestUpdate(u->sha512, data, len);
 	img_inspector_feed(u->ins, data, len);
 	u->size += len;
 	return 0;
@@ -201,9 +202,9 @@ static int activate_tx(void *p, struct nl_error *err)
 int image_upload(struct req *r, struct resp *out, struct nl_error *err)
 {
 	struct upload *u = r->stream_ctx;
-	unsigned char md5[EVP_MAX_MD_SIZE], sha[crypto_hash_sha512_BYTES];
-	unsigned int md5len = 0;
-	char md5hex[2 * EVP_MAX_MD_SIZE + 1], shahex[2 * crypto_hash_sha512_BYTES + 1], reason[300];
+	unsigned char md5[EVP_MAX_MD_SIZE], sha[EVP_MAX_MD_SIZE];
+	unsigned int md5len = 0, shalen = 0;
+	char md5hex[2 * EVP_MAX_MD_SIZE + 1], shahex[2 * EVP_MAX_MD_SIZE + 1], reason[300];
 	char part[600], final[600];
 	struct img_info info;
 	int rc = -1;
@@ -219,9 +220,9 @@ int image_upload(struct req *r, struct resp *out, struct nl_error *err)
 		goto fail;
 	}
 	EVP_DigestFinal_ex(u->md5, md5, &md5len);
-	crypto_hash_sha512_final(&u->sha512, sha);
+	EVP_DigestFinal_ex(u->sha512, sha, &shalen);
 	nl_hex(md5, md5len, md5hex);
-	nl_hex(sha, sizeof(sha), shahex);
+	nl_hex(sha, shalen, shahex);
 	image_data_path(u->id, true, part, sizeof(part));
 	image_data_path(u->id, false, final, sizeof(final));
 	if (rename(part, final)) {
@@ -245,14 +246,17 @@ done:
 
 /* ---- download ---- */
 
-/* "bytes=a-b", "bytes=a-", "bytes=-n" → [*start, *end]; -1 when unsatisfiable, 1 when
- * the header is not a single byte range we understand (then the whole file is sent). */
+/* "bytes=a-b", "bytes=a-", "bytes=-n" → [*start, *end]. -1 when unsatisfiable or
+ * unparsable (416, as webob's range parsing gives Glance), -2 for several ranges (Glance
+ * supports one). */
 static int parse_range(const char *h, uint64_t size, uint64_t *start, uint64_t *end)
 {
 	unsigned long long a = 0, b = 0;
 	char tail;
-	if (strncmp(h, "bytes=", 6) || strchr(h, ','))
-		return 1;
+	if (strncmp(h, "bytes=", 6))
+		return -1;
+	if (strchr(h, ','))
+		return -2;
 	h += 6;
 	if (h[0] == '-') {
 		if (sscanf(h + 1, "%llu%c", &b, &tail) != 1 || b == 0)
@@ -270,7 +274,7 @@ static int parse_range(const char *h, uint64_t size, uint64_t *start, uint64_t *
 		*start = a;
 		*end = size - 1;
 	} else {
-		return 1;
+		return -1;
 	}
 	return size ? 0 : -1;
 }
@@ -314,6 +318,10 @@ int image_download(struct req *r, struct resp *out, struct nl_error *err)
 	if (range) {
 		uint64_t a, b;
 		int pr = parse_range(range, (uint64_t)st.st_size, &a, &b);
+		if (pr == -2) {
+			nl_err_set(err, 400, "Requests with multiple ranges are not supported in Glance.");
+			return -1;
+		}
 		if (pr < 0) {
 			snprintf(cr, sizeof(cr), "bytes */%lld", (long long)st.st_size);
 			resp_header(out, "Content-Range", cr);

@@ -86,9 +86,12 @@ static int patch_tx(void *p, struct nl_error *err)
 		} else if (in_list(immutable, path + 1)) {
 			nl_err_set(err, 403, "Attribute '%s' is read-only.", path + 1);
 			r2 = -1;
+		} else if (image_attr_reserved(path + 1)) {
+			nl_err_set(err, 403, "Attribute '%s' is reserved.", path + 1);
+			r2 = -1;
 		} else if (!strcmp(name, "remove")) {
 			if (in_list(base_attrs, path + 1)) {
-				nl_err_set(err, 403, "Attribute '%s' can not be removed.", path + 1);
+				nl_err_set(err, 403, "Property %s may not be removed.", path + 1);
 				r2 = -1;
 			} else {
 				r2 = db_image_prop_delete(c->id, path + 1, err);
@@ -103,10 +106,15 @@ static int patch_tx(void *p, struct nl_error *err)
 			json_object_set(one, path + 1, value);
 			r2 = image_accept_attrs(c->r, one, cols, props, false, err);
 			json_decref(one);
-			if (!r2 && !strcmp(name, "replace") && !in_list(base_attrs, path + 1) &&
-			    !json_object_get(json_object_get(img, "properties"), path + 1)) {
-				nl_err_set(err, 409, "Property %s does not exist.", path + 1);
-				r2 = -1;
+			if (!r2 && !strcmp(name, "replace") && !in_list(base_attrs, path + 1)) {
+				/* Read now, not from the image as it was before this document's earlier
+				 * operations: an "add" then "replace" of the same property is valid. */
+				json_t *now = db_image_get(c->id, NULL);
+				if (!json_object_get(json_object_get(now, "properties"), path + 1)) {
+					nl_err_set(err, 409, "Property %s does not exist.", path + 1);
+					r2 = -1;
+				}
+				json_decref(now);
 			}
 			if (!r2)
 				r2 = image_store_attrs(c->id, cols, props, true, err);
@@ -235,9 +243,9 @@ static json_t *image_schema(void)
 	return json_pack(
 		"{s:s, s:{"
 		"s:{s:s, s:s, s:s}, s:{s:[s,s], s:s, s:i}, s:{s:s, s:[s,s,s,s], s:b}, "
-		"s:{s:[s,s,s,s], s:s}, s:{s:s, s:s}, s:{s:s, s:s}, "
+		"s:{s:[s,s,s,s,s,s,s,s,s], s:s}, s:{s:s, s:s}, s:{s:s, s:s}, "
 		"s:{s:[s,s], s:s, s:b}, s:{s:[s,s], s:s, s:b}, s:{s:[s,s], s:b}, s:{s:[s,s], s:b}, "
-		"s:{s:s, s:b}, s:{s:s, s:b}, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:b}, s:{s:s, s:b}, "
+		"s:{s:s, s:b}, s:{s:s, s:b}, s:{s:[s,s], s:s}, s:{s:[s,s], s:s}, s:{s:s, s:b}, s:{s:s, s:b}, "
 		"s:{s:s, s:{s:s, s:i}}, s:{s:[s,s], s:b}, s:{s:s, s:b}, s:{s:s, s:b}, s:{s:s, s:b}, "
 		"s:{s:[s,s], s:b}, s:{s:[s,s], s:b}"
 		"}, s:{s:s}, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}",
@@ -246,7 +254,8 @@ static json_t *image_schema(void)
 		"description", "An identifier for the image",
 		"name", "type", "null", "string", "description", "Descriptive name for the image", "maxLength", 255,
 		"visibility", "type", "string", "enum", "community", "public", "private", "shared", "readOnly", 0,
-		"status", "enum", "queued", "saving", "active", "killed", "type", "string",
+		"status", "enum", "queued", "saving", "active", "killed", "deleted", "uploading", "importing",
+		"pending_delete", "deactivated", "type", "string",
 		"protected", "type", "boolean", "description", "If true, image will not be deletable.",
 		"os_hidden", "type", "boolean", "description", "If true, image will not appear in default image list response.",
 		"checksum", "type", "null", "string", "description", "md5 hash of image contents.", "readOnly", 1,
@@ -255,8 +264,8 @@ static json_t *image_schema(void)
 		"virtual_size", "type", "null", "integer", "readOnly", 1,
 		"created_at", "type", "string", "readOnly", 1,
 		"updated_at", "type", "string", "readOnly", 1,
-		"disk_format", "type", "string", "description", "Format of the disk",
-		"container_format", "type", "string", "description", "Format of the container",
+		"disk_format", "type", "null", "string", "description", "Format of the disk",
+		"container_format", "type", "null", "string", "description", "Format of the container",
 		"min_ram", "type", "integer", "readOnly", 0,
 		"min_disk", "type", "integer", "readOnly", 0,
 		"tags", "type", "array", "items", "type", "string", "maxLength", 255,

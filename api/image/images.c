@@ -35,6 +35,12 @@ static bool in_list(const char *const *l, const char *s)
 	return false;
 }
 
+/* Glance reserves these names and the whole os_glance* namespace for itself. */
+bool image_attr_reserved(const char *k)
+{
+	return in_list(reserved, k) || !strncmp(k, "os_glance", 9);
+}
+
 /* ---- discovery ---- */
 int image_versions(struct req *r, struct resp *out, struct nl_error *err)
 {
@@ -77,6 +83,9 @@ void image_render_error(const struct req *r, const struct nl_error *err, struct 
 	default: title = "Internal Server Error"; break;
 	}
 	snprintf(code, sizeof(code), "%d %s", status, title);
+	if (status == 415 && r->method == M_PATCH)   /* tell the client what PATCH takes, as Glance does */
+		resp_header(out, "Accept-Patch", "application/openstack-images-v2.0-json-patch, "
+			    "application/openstack-images-v2.1-json-patch");
 	if (accept && strstr(accept, "json")) {
 		char text[1200];
 		snprintf(text, sizeof(text), "%s<br /><br />\n\n\n", msg);
@@ -86,7 +95,9 @@ void image_render_error(const struct req *r, const struct nl_error *err, struct 
 		return;
 	}
 	out->status = status;
-	out->raw_len = (size_t)asprintf(&out->raw, "%s\n\n%s\n\n   ", code, msg);
+	if (asprintf(&out->raw, "%s\n\n%s\n\n   ", code, msg) < 0)
+		out->raw = NULL;
+	out->raw_len = out->raw ? strlen(out->raw) : 0;
 	out->content_type = "text/plain; charset=UTF-8";
 }
 
@@ -150,7 +161,7 @@ static int accept_attr(struct req *r, const char *k, json_t *v, json_t *cols, js
 		       struct nl_error *err)
 {
 	char repr[300];
-	if (in_list(reserved, k)) {
+	if (image_attr_reserved(k)) {
 		nl_err_set(err, 403, "Attribute '%s' is reserved.", k);
 		return -1;
 	}
@@ -519,8 +530,33 @@ static const char *const list_params[] = { "limit", "marker", "sort", "sort_key"
 /* Any query parameter that is not one of the above filters on a custom property. */
 static void collect_props(const char *key, const char *value, void *ctx)
 {
-	if (!in_list(list_params, key))
+	if (*key && !in_list(list_params, key))
 		json_object_set_new(ctx, key, json_string(value));
+}
+
+struct next_ctx { char buf[2048]; size_t len; };
+
+/* Re-encodes one query parameter (percent-encoding what is not unreserved). */
+static void add_param(const char *key, const char *value, void *ctx)
+{
+	struct next_ctx *nc = ctx;
+	const char *parts[2] = { key, value };
+	if (!strcmp(key, "marker") || !strcmp(key, "limit"))
+		return;
+	for (int p = 0; p < 2; p++) {
+		if (p == 1 && nc->len < sizeof(nc->buf) - 1)
+			nc->buf[nc->len++] = '=';
+		for (const unsigned char *c = (const unsigned char *)parts[p]; *c && nc->len < sizeof(nc->buf) - 4; c++) {
+			if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+			    strchr("-_.~:,", *c))
+				nc->buf[nc->len++] = (char)*c;
+			else
+				nc->len += (size_t)snprintf(nc->buf + nc->len, 4, "%%%02X", *c);
+		}
+	}
+	if (nc->len < sizeof(nc->buf) - 1)
+		nc->buf[nc->len++] = '&';
+	nc->buf[nc->len] = '\0';
 }
 
 int image_list(struct req *r, struct resp *out, struct nl_error *err)
@@ -573,8 +609,11 @@ int image_list(struct req *r, struct resp *out, struct nl_error *err)
 		ok = ok && EQ("name", "name") && EQ("status", "status") && EQ("owner", "owner") &&
 		     EQ("disk_format", "disk_format") && EQ("container_format", "container_format") && EQ("id", "id");
 #undef EQ
-		long long size = json_integer_value(json_object_get(img, "size"));
-		ok = ok && (min < 0 || size >= min) && (max < 0 || size <= max);
+		/* An image without data has no size: a size filter never matches it (SQL NULL). */
+		json_t *sz = json_object_get(img, "size");
+		long long size = json_integer_value(sz);
+		ok = ok && ((min < 0 && max < 0) || json_is_integer(sz)) && (min < 0 || size >= min) &&
+		     (max < 0 || size <= max);
 		if (ok && tag) {
 			bool has = false;
 			size_t k2;
@@ -620,8 +659,14 @@ int image_list(struct req *r, struct resp *out, struct nl_error *err)
 		json_array_append_new(list, image_view(json_incref(vec[i])));
 	json_t *body = json_pack("{s:o, s:s, s:s}", "images", list, "first", "/v2/images", "schema", "/v2/schemas/images");
 	if (n && n == (size_t)limit && i < cnt) {
-		char next[300];
-		snprintf(next, sizeof(next), "/v2/images?marker=%s&limit=%lld", str_of(vec[i - 1], "id"), limit);
+		/* The next page keeps every other parameter (filters, sort), as Glance's does. */
+		struct next_ctx nc = { .len = 0 };
+		nc.buf[0] = '\0';
+		req_query_each(r, add_param, &nc);
+		snprintf(nc.buf + nc.len, sizeof(nc.buf) - nc.len, "marker=%s&limit=%lld",  /* add_param ends in '&' */
+			 str_of(vec[i - 1], "id"), limit);
+		char next[2200];
+		snprintf(next, sizeof(next), "/v2/images?%s", nc.buf);
 		json_object_set_new(body, "next", json_string(next));
 	}
 	free(vec);

@@ -120,7 +120,7 @@ static int member_body(struct req *r, const char *key, const char **val, struct 
 	if (image_parse_body(r, types, err))
 		return -1;
 	*val = json_string_value(json_object_get(r->json, key));
-	if (!json_is_object(r->json) || !*val || json_object_size(r->json) != 1) {
+	if (!json_is_object(r->json) || !*val) {
 		nl_err_set(err, 400, "Provided object does not match schema '%s': '%s' is a required property",
 			   !strcmp(key, "member") ? "members" : "member", key);
 		return -1;

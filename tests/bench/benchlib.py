@@ -9,8 +9,16 @@ Subcommands (each prints KEY=VALUE lines that run.sh appends to its results file
   startup BIN WORKDIR EXISTING_DIR RUNS IPORT CPORT GPORT PASSWORD LOGLEVEL
                                    exec -> first 200 on GET / (compute), fresh and existing
   requests CPORT PATH TOKEN N      N sequential GETs over one keep-alive connection (all 200)
+  catspeed PREFIX FILE N           `cat FILE > /dev/null`: one warm read, then N timed (MB/s)
+  hashcopy FILE DIR                the upload's work without HTTP, in one thread: read 1 MiB,
+                                   md5 + sha512 (hashlib), write to DIR, fsync (MB/s, CPU s)
+  loopback FILE N                  FILE from a minimal sendfile() HTTP server (a thread here)
+                                   to `curl -o /dev/null`: 1 warm + N timed (MB/s)
+  images GPORT TOKEN N             create N queued images on one keep-alive connection, then
+                                   GET /v2/images?limit=1000 and count them
   report RESULTS_FILE              the human-readable report, from the KEY=VALUE file
 """
+import hashlib
 import http.client
 import json
 import os
@@ -20,6 +28,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 
@@ -209,6 +218,125 @@ def cmd_startup(binary, workdir, existing_dir, runs, iport, cport, gport, passwo
         print("START_%s_ALL_MS=%s" % (name, ",".join("%.1f" % x for x in v)))
 
 
+# ---- images -------------------------------------------------------------------------------
+
+def cmd_catspeed(prefix, path, n):
+    size = os.path.getsize(path)
+    speeds = []
+    with open(os.devnull, "wb") as null:
+        for i in range(int(n) + 1):  # the first run is the warm read, not reported
+            t0 = time.perf_counter()
+            subprocess.run(["cat", path], stdout=null, check=True)
+            if i:
+                speeds.append(size / (time.perf_counter() - t0) / 1e6)
+    print("%s_MBS=%.1f" % (prefix, statistics.median(speeds)))
+    print("%s_ALL=%s" % (prefix, ",".join("%.0f" % x for x in speeds)))
+
+
+def cmd_hashcopy(path, workdir):
+    size = os.path.getsize(path)
+    dst = os.path.join(workdir, "hashcopy.bin")
+    buf = bytearray(1 << 20)
+    mv = memoryview(buf)
+    md5, sha = hashlib.md5(), hashlib.sha512()
+    c0, t0 = os.times(), time.perf_counter()
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with open(path, "rb", buffering=0) as f:
+            while True:
+                n = f.readinto(buf)
+                if not n:
+                    break
+                md5.update(mv[:n])
+                sha.update(mv[:n])
+                off = 0
+                while off < n:
+                    off += os.write(fd, mv[off:n])
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    dt, c1 = time.perf_counter() - t0, os.times()
+    os.unlink(dst)
+    print("IMG_LOCAL_MBS=%.1f" % (size / dt / 1e6))
+    print("IMG_LOCAL_S=%.2f" % dt)
+    print("IMG_LOCAL_CPU_S=%.2f" % (c1.user + c1.system - c0.user - c0.system))
+    print("IMG_LOCAL_MD5=%s" % md5.hexdigest())
+    # Each hash alone on 256 MiB already in memory (single thread, OpenSSL via hashlib).
+    with open(path, "rb") as f:
+        data = f.read(256 << 20)
+    for name in ("md5", "sha512"):
+        h = hashlib.new(name)
+        t0 = time.perf_counter()
+        for i in range(0, len(data), 1 << 20):
+            h.update(data[i:i + (1 << 20)])
+        print("IMG_%s_MBS=%.0f" % (name.upper(), len(data) / (time.perf_counter() - t0) / 1e6))
+
+
+def cmd_loopback(path, n):
+    size = os.path.getsize(path)
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+    head = ("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n"
+            "Connection: close\r\n\r\n" % size).encode()
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            with c:
+                req = b""
+                while b"\r\n\r\n" not in req:
+                    chunk = c.recv(4096)
+                    if not chunk:
+                        break
+                    req += chunk
+                c.sendall(head)
+                with open(path, "rb") as f:
+                    c.sendfile(f)
+
+    threading.Thread(target=serve, daemon=True).start()
+    speeds = []
+    for i in range(int(n) + 1):
+        out = subprocess.run(["curl", "-sS", "-o", os.devnull, "-w", "%{http_code} %{time_total} %{size_download}",
+                              "http://127.0.0.1:%d/" % port], capture_output=True, text=True, check=True).stdout.split()
+        if out[0] != "200" or int(out[2]) != size:
+            raise RuntimeError("loopback: HTTP %s, %s bytes" % (out[0], out[2]))
+        if i:
+            speeds.append(size / float(out[1]) / 1e6)
+    srv.close()
+    print("IMG_LOOPBACK_MBS=%.1f" % statistics.median(speeds))
+    print("IMG_LOOPBACK_ALL=%s" % ",".join("%.0f" % x for x in speeds))
+
+
+def cmd_images(gport, token, n):
+    conn = http.client.HTTPConnection("127.0.0.1", int(gport), timeout=60)
+    hdrs = {"Content-Type": "application/json", "X-Auth-Token": token}
+    t0 = time.perf_counter()
+    for i in range(int(n)):
+        body = json.dumps({"name": "list-%04d" % i, "disk_format": "raw", "container_format": "bare"})
+        conn.request("POST", "/v2/images", body=body, headers=hdrs)
+        resp = conn.getresponse()
+        data = resp.read()
+        if resp.status != 201:
+            sys.exit("image create %d: HTTP %d %s" % (i, resp.status, data[:200]))
+    dt = time.perf_counter() - t0
+    conn.request("GET", "/v2/images?limit=1000", headers={"X-Auth-Token": token})
+    resp = conn.getresponse()
+    data = resp.read()
+    if resp.status != 200:
+        sys.exit("image list: HTTP %d" % resp.status)
+    doc = json.loads(data)
+    print("IMAGES_CREATED=%d" % int(n))
+    print("IMAGES_CREATE_S=%.2f" % dt)
+    print("IMAGES_LISTED=%d" % len(doc["images"]))
+    print("IMAGES_LIST_BYTES=%d" % len(data))
+    print("IMAGES_LIST_NEXT=%d" % ("next" in doc))
+
+
 # ---- report -------------------------------------------------------------------------------
 
 def load(path):
@@ -303,11 +431,90 @@ def cmd_report(path):
     w("  existing dir, NOVALITE_ADMIN_PASSWORD set (re-hash)         %7s ms  (%s)"
       % (g("START_EXISTING_PW_MEDIAN_MS"), g("START_EXISTING_PW_ALL_MS")))
     w("")
+    misses += report_images(r, w, verdict)
     w("Reference, real Nova Zed / Keystone on this machine kind: flavors/detail 243 req/s,")
     w("token issue p50 280 ms, 3.3 GiB RSS, 27 s to start.")
     w("")
     w("Targets missed: %d" % misses)
     print("\n".join(out))
+    return misses
+
+
+def report_images(r, w, verdict):
+    """The image section of the report; returns the number of missed targets."""
+    g = lambda k, d="?": r.get(k, d)
+    f = lambda k: float(r[k]) if k in r else float("nan")
+    misses = 0
+    w("Images (Glance v2; fresh daemon, [quota] image_count = image_size_total = -1)")
+    if "IMG_SKIPPED" in r:
+        w("  skipped (%s)" % g("IMG_SKIPPED"))
+        w("")
+        return 0
+    w("  other load during this section: ~%s CPU-s of other processes in %s s"
+      % (g("IMG_OTHER_CPU_S"), g("IMG_WALL_S")))
+    if "IMG_XFER_SKIPPED" in r:
+        w("  %s MiB upload/download SKIPPED: %s" % (g("IMG_MIB"), g("IMG_XFER_SKIPPED")))
+    elif "IMG_UP_MBS" in r:
+        mib = g("IMG_MIB")
+        w("  file: %s MiB of /dev/urandom in the temp dir (%s); MB = 10^6 bytes; every read below"
+          % (mib, g("IMG_FS")))
+        w("  is a page-cache read (the file was just written, and warm reads precede each cat)")
+        up, cat_up = f("IMG_UP_MBS"), f("IMG_CAT_UP_MBS")
+        ok = up / cat_up >= 0.5
+        misses += not ok
+        w("  upload   curl -T, PUT /v2/images/{id}/file   %8.1f MB/s  (%.2f s; daemon CPU %s s)"
+          % (up, f("IMG_UP_S"), g("IMG_UP_CPU_S")))
+        w("           cat FILE > /dev/null (median of %s) %8.1f MB/s  (%s)"
+          % (g("IMG_XFER_RUNS"), cat_up, g("IMG_CAT_UP_ALL")))
+        w("           ratio upload / cat              %8.3f       target >= 0.5  %s" % (up / cat_up, verdict(ok)))
+        w("           same work without HTTP, 1 thread  %8.1f MB/s  (read + md5 + sha512 + write + fsync,"
+          % f("IMG_LOCAL_MBS"))
+        w("           Python hashlib: %s s, %s CPU-s); upload / that = %.2f"
+          % (g("IMG_LOCAL_S"), g("IMG_LOCAL_CPU_S"), up / f("IMG_LOCAL_MBS")))
+        w("           hashes alone (OpenSSL, 1 thread, in memory): md5 %s MB/s, sha512 %s MB/s"
+          % (g("IMG_MD5_MBS"), g("IMG_SHA512_MBS")))
+        peak_kb = f("IMG_RSS_PEAK_KB")
+        if g("IMG_HWM_RESET") == "1":  # VmHWM was reset just before the upload: exact peak
+            peak_kb = max(peak_kb, f("IMG_HWM_AFTER_KB"))
+        growth = (peak_kb - f("IMG_RSS_BEFORE_KB")) / 1024
+        ok = growth <= 16
+        misses += not ok
+        w("  RSS during the upload: before %.1f MiB, peak %.1f MiB (%s samples, 50 ms), after %.1f MiB"
+          % (f("IMG_RSS_BEFORE_KB") / 1024, f("IMG_RSS_PEAK_KB") / 1024, g("IMG_RSS_SAMPLES"),
+             f("IMG_RSS_AFTER_KB") / 1024))
+        w("           growth (peak - before)          %8.1f MiB   target <= 16 MiB  %s" % (growth, verdict(ok)))
+        if g("IMG_HWM_RESET") == "1":
+            w("           (VmHWM reset before the upload via clear_refs; VmHWM after it %.1f MiB;"
+              % (f("IMG_HWM_AFTER_KB") / 1024))
+            w("           growth = max(50 ms samples, VmHWM) - VmRSS before)")
+        else:
+            w("           (VmHWM could not be reset; lifetime VmHWM before / after: %.1f / %.1f MiB)"
+              % (f("IMG_HWM_BEFORE_KB") / 1024, f("IMG_HWM_AFTER_KB") / 1024))
+        down, cat_down = f("IMG_DOWN_MBS"), f("IMG_CAT_DOWN_MBS")
+        ok = down / cat_down >= 0.5
+        misses += not ok
+        w("  download curl -o /dev/null (median of %s)   %8.1f MB/s  (%s; after 1 warm-up)"
+          % (g("IMG_XFER_RUNS"), down, g("IMG_DOWN_ALL")))
+        w("           cat FILE > /dev/null (median of %s) %8.1f MB/s  (%s)"
+          % (g("IMG_XFER_RUNS"), cat_down, g("IMG_CAT_DOWN_ALL")))
+        w("           ratio download / cat            %8.3f       target >= 0.5  %s"
+          % (down / cat_down, verdict(ok)))
+        w("           reference: same file from a minimal Python sendfile() server, same curl:")
+        w("                                           %8.1f MB/s  (%s); download / that = %.2f"
+          % (f("IMG_LOOPBACK_MBS"), g("IMG_LOOPBACK_ALL"), down / f("IMG_LOOPBACK_MBS")))
+    if "IMGLIST_rps" in r:
+        body = f("IMGLIST_bytes") / max(1.0, f("IMGLIST_requests"))
+        w("  list     GET /v2/images?limit=1000, %s images (created in %s s, %s bytes of JSON)"
+          % (g("IMAGES_LISTED"), g("IMAGES_CREATE_S"), g("IMAGES_LIST_BYTES")))
+        w("           wrk -t2 -c%s (responses are large; -c16 only adds queueing), %ss warm-up + %ss"
+          % (g("IMG_CONNS"), g("WARMUP_S"), g("DURATION_S")))
+        w("           %.1f req/s, p50 %.1f ms, p99 %.1f ms, %.0f bytes/response, daemon CPU %.1f ms/request"
+          % (f("IMGLIST_rps"), f("IMGLIST_p50_us") / 1e3, f("IMGLIST_p99_us") / 1e3, body,
+             f("IMGLIST_cpu_us_per_req") / 1e3))
+        w("           (daemon used %s cores; VmRSS %.1f -> %.1f MiB, VmHWM %.1f MiB)"
+          % (g("IMGLIST_cpu_cores"), f("IMG_RSS_LIST_BEFORE_KB") / 1024, f("IMG_RSS_LIST_AFTER_KB") / 1024,
+             f("IMG_HWM_END_KB") / 1024))
+    w("")
     return misses
 
 
@@ -320,7 +527,8 @@ def main():
             misses = cmd_report(*args)
             sys.exit(3 if misses and os.environ.get("BENCH_STRICT") == "1" else 0)
         {"ports": cmd_ports, "token": cmd_token, "requests": cmd_requests, "keypairs": cmd_keypairs, "tokens": cmd_tokens,
-         "startup": cmd_startup}[cmd](*args)
+         "startup": cmd_startup, "catspeed": cmd_catspeed, "hashcopy": cmd_hashcopy, "loopback": cmd_loopback,
+         "images": cmd_images}[cmd](*args)
     except (OSError, RuntimeError, http.client.HTTPException) as e:
         sys.exit("benchlib %s: %s" % (cmd, e))
 

@@ -9,6 +9,12 @@
 #   4. token issue / validate       sequential Python http.client loops (p50, p99)
 #   5. RSS                          VmRSS idle after start, VmRSS and VmHWM after the load
 #   6. start-up                     exec -> first 200 on GET /, fresh and existing state dir
+#   7. images (BENCH_IMAGES=1)      fresh daemon with image quotas off (--config): a 1 GiB
+#                                   upload (curl -T) and download (curl -o /dev/null) in MB/s,
+#                                   each as a ratio to `cat FILE > /dev/null` of the same
+#                                   (page-cached) file; daemon VmRSS growth during the upload
+#                                   (50 ms samples); GET /v2/images?limit=1000 with 1,000
+#                                   images, wrk -t2 -c4 (responses are ~570 kB)
 # Prints a report and writes it to $BENCH_OUT. Method and figures: docs/performance.md.
 #
 # Environment:
@@ -21,6 +27,10 @@
 #   BENCH_COMPARE_LOG  1 (default): also run flavors/detail once with --log-level warn
 #   BENCH_STRICT       1: exit 3 when a target is missed (default: report only)
 #   BENCH_KEEP         1: keep the temp dir (daemon logs, wrk output) for inspection
+#   BENCH_IMAGES       1 (default): run the image section; 0: skip it
+#   BENCH_IMAGE_MIB    size of the upload/download test file in MiB (default 1024); the
+#                      transfer part is skipped unless the temp dir has 3x that free
+#   BENCH_IMAGE_CONNS  wrk connections for the image list (default 4, threads 2)
 # shellcheck disable=SC2317  # cleanup() and friends run from traps
 set -eu
 
@@ -32,6 +42,11 @@ LOGLEVEL=${BENCH_LOG_LEVEL:-info}
 DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-2}
 COMPARE_LOG=${BENCH_COMPARE_LOG:-1}
+IMAGES=${BENCH_IMAGES:-1}
+IMG_MIB=${BENCH_IMAGE_MIB:-1024}
+IMG_CONNS=${BENCH_IMAGE_CONNS:-4}
+IMG_LIST_N=1000      # images for the list benchmark
+IMG_XFER_RUNS=3      # timed downloads / cat runs / reference-server runs (median)
 PY=/usr/bin/python3
 LIB=$HERE/benchlib.py
 LUA=$HERE/wrk_report.lua
@@ -53,7 +68,15 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/novalite-bench.XXXXXX")
 STATE=$TMP/state
 RES=$TMP/results.env
 DPID=""
+SPID=""              # background VmRSS sampler (image upload)
+CONF=""              # daemon --config file, when set (image section)
 
+stop_sampler() {
+	[ -n "$SPID" ] || return 0
+	kill "$SPID" 2>/dev/null || true
+	wait "$SPID" 2>/dev/null || true
+	SPID=""
+}
 stop_daemon() {
 	[ -n "$DPID" ] || return 0
 	if kill -0 "$DPID" 2>/dev/null; then
@@ -68,6 +91,7 @@ stop_daemon() {
 cleanup() {
 	rc=$?
 	trap - EXIT INT TERM
+	stop_sampler
 	stop_daemon
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $TMP" >&2; else rm -rf "$TMP"; fi
 	exit "$rc"
@@ -83,10 +107,10 @@ alive() { kill -0 "$DPID" 2>/dev/null || { tail -n 20 "$TMP/daemon.log" >&2; die
 # start_daemon LOGLEVEL [PASSWORD]: starts on $STATE and waits for openrc (the ready signal).
 start_daemon() {
 	if [ -n "${2:-}" ]; then
-		NOVALITE_ADMIN_PASSWORD=$2 "$BIN" --state-dir "$STATE" --bind 127.0.0.1 --identity-port "$IPORT" \
+		NOVALITE_ADMIN_PASSWORD=$2 "$BIN" ${CONF:+--config "$CONF"} --state-dir "$STATE" --bind 127.0.0.1 --identity-port "$IPORT" \
 			--compute-port "$CPORT" --image-port "$GPORT" --log-level "$1" >>"$TMP/daemon.log" 2>&1 &
 	else
-		env -u NOVALITE_ADMIN_PASSWORD "$BIN" --state-dir "$STATE" --bind 127.0.0.1 --identity-port "$IPORT" \
+		env -u NOVALITE_ADMIN_PASSWORD "$BIN" ${CONF:+--config "$CONF"} --state-dir "$STATE" --bind 127.0.0.1 --identity-port "$IPORT" \
 			--compute-port "$CPORT" --image-port "$GPORT" --log-level "$1" >>"$TMP/daemon.log" 2>&1 &
 	fi
 	DPID=$!
@@ -110,8 +134,9 @@ CLK_TCK=$(getconf CLK_TCK)
 
 # run_wrk LABEL THREADS CONNS SECONDS PATH [TOKEN]: records LABEL_<field> from wrk_report.lua,
 # plus LABEL_cpu_us_per_req: the daemon's own CPU time per request during the run.
+# The port is $WRK_PORT if set (image section), else the compute port.
 run_wrk() {
-	label=$1 t=$2 c=$3 d=$4 url=http://127.0.0.1:$CPORT$5 tok=${6:-}
+	label=$1 t=$2 c=$3 d=$4 url=http://127.0.0.1:${WRK_PORT:-$CPORT}$5 tok=${6:-}
 	cpu0=$(cpu_ticks)
 	if [ -n "$tok" ]; then
 		wrk -t"$t" -c"$c" -d"${d}s" --latency -s "$LUA" -H "X-Auth-Token: $tok" "$url" >"$TMP/wrk-$label.txt" 2>&1 ||
@@ -255,6 +280,146 @@ fi
 log "start-up: ${START_RUNS} fresh, ${START_RUNS} existing, ${START_RUNS} existing with password env"
 "$PY" "$LIB" startup "$BIN" "$TMP" "$STATE" "$START_RUNS" "$IPORT" "$CPORT" "$GPORT" "$PW" "$LOGLEVEL" >>"$RES" ||
 	{ tail -n 20 "$TMP/startup.log" >&2; die "start-up measurement failed"; }
+
+# ---- 7. images -------------------------------------------------------------------------
+# A fresh daemon on its own state dir with image quotas off (1,000 images > the default
+# 100). Transfer: one upload of an IMG_MIB file of random bytes (curl -T, streamed from
+# disk), then downloads (curl -o /dev/null); both against `cat FILE > /dev/null` of the same
+# file, measured right before, after warm reads, so all of them read from the page cache.
+img_api() {  # img_api METHOD PATH [CURL ARGS...]: prints the HTTP status; body to $TMP/img.out
+	m=$1 p=$2
+	shift 2
+	curl -sS -o "$TMP/img.out" -w '%{http_code}' -X "$m" -H "X-Auth-Token: $TOKEN" "$@" "http://127.0.0.1:$GPORT$p"
+}
+img_mbs() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.1f", (t > 0 ? b / t / 1e6 : 0) }'; }
+# VmRSS of the daemon every 50 ms into a file, until killed (builtins + sleep only).
+rss_sampler() {
+	while [ -r "/proc/$DPID/status" ]; do
+		while read -r k v _; do case $k in VmRSS:) echo "$v" ;; esac; done <"/proc/$DPID/status"
+		sleep 0.05
+	done
+}
+if [ "$IMAGES" = 1 ]; then
+	log "images: fresh daemon with [quota] image_count = -1, image_size_total = -1"
+	own_ticks >"$TMP/own_i0"
+	IOWN0=$(cat "$TMP/own_i0") IBUSY0=$(busy_ticks) IT0=$(date +%s)
+	CONF=$TMP/images.conf
+	printf '[quota]\nimage_count = -1\nimage_size_total = -1\n' >"$CONF"
+	STATE=$TMP/istate
+	start_daemon "$LOGLEVEL" "$PW"
+	TOKEN=$("$PY" "$LIB" token "$IPORT" "$PW") || die "cannot get a token"
+	rec IMG_MIB "$IMG_MIB"
+	rec IMG_XFER_RUNS "$IMG_XFER_RUNS"
+	need_kb=$((3 * IMG_MIB * 1024))
+	free_kb=$(df -Pk "$TMP" | awk 'NR == 2 { print $4 }')
+	rec IMG_DISK_FREE_MIB "$((free_kb / 1024))"
+	rec IMG_FS "$(df -PT "$TMP" 2>/dev/null | awk 'NR == 2 { print $2 " on " $1 }')"
+	if [ "$free_kb" -lt "$need_kb" ]; then
+		log "images: SKIPPING the ${IMG_MIB} MiB upload/download: $((free_kb / 1024)) MiB free in $TMP, need $((need_kb / 1024)) MiB"
+		rec IMG_XFER_SKIPPED "only $((free_kb / 1024)) MiB free in $TMP, $((need_kb / 1024)) MiB needed"
+	else
+		IMG=$TMP/image.bin
+		log "images: writing ${IMG_MIB} MiB of /dev/urandom to $IMG"
+		head -c "$((IMG_MIB * 1048576))" /dev/urandom >"$IMG"
+		SIZE=$(wc -c <"$IMG" | tr -d ' ')
+		[ "$SIZE" = $((IMG_MIB * 1048576)) ] || die "image file has $SIZE bytes"
+		rec IMG_BYTES "$SIZE"
+		# Same work without HTTP (one thread): read 1 MiB, md5 + sha512, write, fsync.
+		log "images: local equivalent (read + md5 + sha512 + write + fsync, Python hashlib)"
+		"$PY" "$LIB" hashcopy "$IMG" "$TMP" >>"$RES" || die "hashcopy failed"
+
+		# -- upload
+		[ "$(img_api POST /v2/images -H 'Content-Type: application/json' \
+			-d '{"name": "bench", "disk_format": "raw", "container_format": "bare"}')" = 201 ] ||
+			{ cat "$TMP/img.out" >&2; die "image create failed"; }
+		IID=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["id"])' "$TMP/img.out")
+		log "images: cat ${IMG_XFER_RUNS}x (after a warm read), then upload of $IID"
+		"$PY" "$LIB" catspeed IMG_CAT_UP "$IMG" "$IMG_XFER_RUNS" >>"$RES" || die "cat timing failed"
+		rss0=$(vm VmRSS) hwm0=$(vm VmHWM)
+		# Reset VmHWM to the current RSS (proc(5), clear_refs 5): then VmHWM after the upload
+		# is the kernel's exact peak, which the 50 ms samples cross-check.
+		if echo 5 >"/proc/$DPID/clear_refs" 2>/dev/null; then rec IMG_HWM_RESET 1; else rec IMG_HWM_RESET 0; fi
+		rss_sampler >"$TMP/rss-upload.txt" &
+		SPID=$!
+		sleep 0.2
+		cpu0=$(cpu_ticks)
+		up=$(curl -sS -o "$TMP/img.out" -w '%{http_code} %{time_total} %{size_upload}' -T "$IMG" \
+			-H "X-Auth-Token: $TOKEN" -H 'Content-Type: application/octet-stream' \
+			"http://127.0.0.1:$GPORT/v2/images/$IID/file") || die "upload: curl failed"
+		cpu1=$(cpu_ticks)
+		sleep 0.2
+		stop_sampler
+		alive
+		# shellcheck disable=SC2086  # three fields, split on purpose
+		set -- $up
+		[ "$1" = 204 ] || { cat "$TMP/img.out" >&2; die "upload answered $1, expected 204"; }
+		[ "$3" = "$SIZE" ] || die "upload sent $3 bytes of $SIZE"
+		rec IMG_UP_S "$2"
+		rec IMG_UP_MBS "$(img_mbs "$SIZE" "$2")"
+		rec IMG_UP_CPU_S "$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / hz }')"
+		rec IMG_RSS_BEFORE_KB "$rss0"
+		rec IMG_RSS_PEAK_KB "$(sort -n "$TMP/rss-upload.txt" | tail -n 1)"
+		rec IMG_RSS_SAMPLES "$(wc -l <"$TMP/rss-upload.txt" | tr -d ' ')"
+		rec IMG_RSS_AFTER_KB "$(vm VmRSS)"
+		rec IMG_HWM_BEFORE_KB "$hwm0"
+		rec IMG_HWM_AFTER_KB "$(vm VmHWM)"
+		[ "$(img_api GET "/v2/images/$IID")" = 200 ] || die "image show failed"
+		"$PY" -c 'import json, sys
+i = json.load(open(sys.argv[1]))
+print("IMG_STATUS=%s\nIMG_SIZE=%s\nIMG_CHECKSUM=%s" % (i["status"], i["size"], i["checksum"]))' "$TMP/img.out" >>"$RES"
+		if [ "$(field IMG_STATUS)" != active ] || [ "$(field IMG_SIZE)" != "$SIZE" ]; then
+			die "uploaded image is $(field IMG_STATUS) with size $(field IMG_SIZE)"
+		fi
+		[ "$(field IMG_CHECKSUM)" = "$(field IMG_LOCAL_MD5)" ] || die "uploaded image checksum differs from the file's md5"
+
+		# -- download: one warm-up, then IMG_XFER_RUNS timed (median)
+		log "images: cat ${IMG_XFER_RUNS}x, download 1 + ${IMG_XFER_RUNS}x, reference sendfile server 1 + ${IMG_XFER_RUNS}x"
+		"$PY" "$LIB" catspeed IMG_CAT_DOWN "$IMG" "$IMG_XFER_RUNS" >>"$RES" || die "cat timing failed"
+		all="" r=0
+		while [ $r -le $IMG_XFER_RUNS ]; do
+			down=$(curl -sS -o /dev/null -w '%{http_code} %{time_total} %{size_download}' \
+				-H "X-Auth-Token: $TOKEN" "http://127.0.0.1:$GPORT/v2/images/$IID/file") || die "download: curl failed"
+			# shellcheck disable=SC2086  # three fields, split on purpose
+			set -- $down
+			if [ "$1" != 200 ] || [ "$3" != "$SIZE" ]; then die "download: HTTP $1, $3 bytes of $SIZE"; fi
+			[ $r = 0 ] || all="$all $(img_mbs "$SIZE" "$2")"
+			r=$((r + 1))
+		done
+		# shellcheck disable=SC2086  # space-separated numbers, split on purpose
+		{
+			rec IMG_DOWN_MBS "$(median $all)"
+			rec IMG_DOWN_ALL "$(echo $all | tr ' ' ',')"
+		}
+		alive
+		# The same file from a minimal sendfile() server (Python) to the same curl command.
+		"$PY" "$LIB" loopback "$IMG" "$IMG_XFER_RUNS" >>"$RES" || die "reference sendfile server failed"
+		[ "$(img_api DELETE "/v2/images/$IID")" = 204 ] || die "image delete failed"
+		rm -f "$IMG"
+	fi
+
+	# -- list: IMG_LIST_N queued images (no data), then wrk
+	log "images: creating $IMG_LIST_N images (one keep-alive connection)"
+	"$PY" "$LIB" images "$GPORT" "$TOKEN" "$IMG_LIST_N" >>"$RES" || die "image creation failed"
+	[ "$(field IMAGES_LISTED)" = "$IMG_LIST_N" ] || die "listed $(field IMAGES_LISTED) images, expected $IMG_LIST_N"
+	rec IMG_CONNS "$IMG_CONNS"
+	rec IMG_RSS_LIST_BEFORE_KB "$(vm VmRSS)"
+	WRK_PORT=$GPORT
+	log "/v2/images?limit=$IMG_LIST_N: ${WARMUP}s warm-up + ${DURATION}s wrk -t2 -c$IMG_CONNS"
+	run_wrk warm_IMGLIST 2 "$IMG_CONNS" "$WARMUP" "/v2/images?limit=$IMG_LIST_N" "$TOKEN"
+	run_wrk IMGLIST 2 "$IMG_CONNS" "$DURATION" "/v2/images?limit=$IMG_LIST_N" "$TOKEN"
+	WRK_PORT=""
+	rec IMG_RSS_LIST_AFTER_KB "$(vm VmRSS)"
+	rec IMG_HWM_END_KB "$(vm VmHWM)"
+	stop_daemon
+	CONF=""
+	own_ticks >"$TMP/own_i1"
+	IBUSY1=$(busy_ticks) IOWN1=$(cat "$TMP/own_i1") IT1=$(date +%s)
+	rec IMG_OTHER_CPU_S "$(awk -v b="$((IBUSY1 - IBUSY0))" -v o="$((IOWN1 - IOWN0))" -v hz="$CLK_TCK" \
+		'BEGIN { x = (b - o) / hz; printf "%.1f", x < 0 ? 0 : x }')"
+	rec IMG_WALL_S "$((IT1 - IT0))"
+else
+	rec IMG_SKIPPED "BENCH_IMAGES=$IMAGES"
+fi
 
 own_ticks >"$TMP/own1"
 BUSY1=$(busy_ticks) OWN1=$(cat "$TMP/own1") T1=$(date +%s)
