@@ -29,7 +29,8 @@ H(limits_show);
 H(quota_show); H(quota_detail); H(quota_defaults); H(quota_update); H(quota_delete);
 H(quota_class_show); H(quota_class_update);
 H(compute_image_list); H(compute_image_detail); H(compute_image_show); H(compute_image_delete);
-H(compute_image_metadata); H(compute_image_metadata_show);
+H(compute_image_metadata); H(compute_image_metadata_show); H(compute_image_metadata_create);
+H(compute_image_metadata_replace); H(compute_image_metadata_update); H(compute_image_metadata_delete);
 
 /* image: api/image/ */
 H(image_versions); H(image_list); H(image_create); H(image_show); H(image_update); H(image_delete);

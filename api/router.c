@@ -123,7 +123,11 @@ const struct route routes[] = {
 { SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/images/{id}",        compute_image_show,   POL_ANY, "os_compute_api:images", 1, 35, NOBODY },
 { SVC_COMPUTE, M_DELETE,     "/v2.1/images/{id}",        compute_image_delete, POL_ANY, "os_compute_api:images", 1, 35, NOBODY },
 { SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/images/{id}/metadata", compute_image_metadata, POL_ANY, "os_compute_api:image-metadata", 1, 35, NOBODY },
+{ SVC_COMPUTE, M_POST,       "/v2.1/images/{id}/metadata", compute_image_metadata_create, POL_ANY, "os_compute_api:image-metadata", 1, 35, BODY(image_metadata_spec, struct image_meta_in) },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/images/{id}/metadata", compute_image_metadata_replace, POL_ANY, "os_compute_api:image-metadata", 1, 35, BODY(image_metadata_spec, struct image_meta_in) },
 { SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/images/{id}/metadata/{key}", compute_image_metadata_show, POL_ANY, "os_compute_api:image-metadata", 1, 35, NOBODY },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/images/{id}/metadata/{key}", compute_image_metadata_update, POL_ANY, "os_compute_api:image-metadata", 1, 35, BODY(image_meta_spec, struct image_meta_in) },
+{ SVC_COMPUTE, M_DELETE,     "/v2.1/images/{id}/metadata/{key}", compute_image_metadata_delete, POL_ANY, "os_compute_api:image-metadata", 1, 35, NOBODY },
 
 /* ---- image (Glance v2), port 9292 ------------------------------------------------------- */
 /* Image bodies are JSON objects, JSON-patch arrays or raw data: the handlers parse them

@@ -22,6 +22,8 @@ struct quota_in {
 	spec_bool_t force;
 };
 
+struct image_meta_in { spec_json_t map; };
+extern const struct field_spec image_metadata_spec[], image_meta_spec[];
 extern const struct field_spec flavor_create_v21[], flavor_create_v255[], flavor_update_v255[];
 extern const struct field_spec extra_specs_create_spec[], extra_spec_update_spec[], flavor_action_spec[];
 extern const struct field_spec flavor_index_query[], keypair_index_query_v210[], keypair_index_query_v235[];

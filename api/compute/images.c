@@ -9,6 +9,7 @@
 #include "api/compute/compute.h"
 #include "api/handlers.h"
 #include "api/image/image.h"
+#include "common/config.h"
 #include "common/util.h"
 #include "db/db.h"
 #include "db/images.h"
@@ -174,10 +175,132 @@ int compute_image_metadata_show(struct req *r, struct resp *out, struct nl_error
 	v = json_object_get(json_object_get(img, "properties"), req_param(r, 1));
 	if (!v) {
 		json_decref(img);
-		nl_err_set(err, 404, "Image not found.");
+		nl_err_set(err, 404, "The resource could not be found.");
 		return -1;
 	}
 	resp_json(out, 200, json_pack("{s:{s:O}}", "meta", req_param(r, 1), v));
 	json_decref(img);
 	return 0;
+}
+
+/* ---- metadata writes (schemas/image_metadata.py; nova image_metadata.py) ---- */
+#define M struct image_meta_in
+const struct field_spec image_metadata_spec[] = {
+	{ .name = "metadata", .type = SPEC_STRMAP, .flags = SPEC_REQUIRED, .charset = "a-zA-Z0-9-_:. ",
+	  .offset = offsetof(M, map) },
+	SPEC_END_ROW
+};
+const struct field_spec image_meta_spec[] = {
+	{ .name = "meta", .type = SPEC_STRMAP, .flags = SPEC_REQUIRED | SPEC_HAS_MIN, .min = 1,
+	  .charset = "a-zA-Z0-9-_:. ", .offset = offsetof(M, map) },
+	SPEC_END_ROW
+};
+#undef M
+
+enum meta_op { META_MERGE, META_REPLACE, META_SET_ONE, META_DELETE };
+struct meta_ctx { struct req *r; const char *id, *key; json_t *map; enum meta_op op; json_t *result; };
+
+static int meta_tx(void *p, struct nl_error *err)
+{
+	struct meta_ctx *c = p;
+	json_t *img = get(c->r, c->id, err), *props, *v;
+	const char *k;
+	int rc = -1;
+
+	if (!img)
+		return -1;
+	const char *owner = json_string_value(json_object_get(img, "owner"));
+	if (!auth_is_admin(&c->r->auth) && (!owner || strcmp(owner, c->r->auth.project_id))) {
+		nl_err_set(err, 403, "Not authorized for image %s.", c->id);
+		goto out;
+	}
+	props = json_deep_copy(json_object_get(img, "properties"));
+	if (c->op == META_DELETE) {
+		if (!json_object_get(props, c->key)) {
+			nl_err_set(err, 404, "Invalid metadata key");
+			json_decref(props);
+			goto out;
+		}
+		json_object_del(props, c->key);
+	} else if (c->op == META_REPLACE) {
+		json_decref(props);
+		props = json_deep_copy(c->map);
+	} else {
+		json_object_update(props, c->map);
+	}
+	if (g_config.quota_metadata_items >= 0 && (long long)json_object_size(props) > g_config.quota_metadata_items) {
+		nl_err_set(err, 403, "Image metadata limit exceeded");
+		json_decref(props);
+		goto out;
+	}
+	/* purge_props: the stored properties become exactly props */
+	json_object_foreach(json_object_get(img, "properties"), k, v)
+		if (!json_object_get(props, k) && db_image_prop_delete(c->id, k, err) < 0) {
+			json_decref(props);
+			goto out;
+		}
+	json_object_foreach(props, k, v)
+		if (db_image_prop_set(c->id, k, json_string_value(v), err)) {
+			json_decref(props);
+			goto out;
+		}
+	c->result = props;
+	rc = db_image_update(c->id, NULL, err);
+out:
+	json_decref(img);
+	return rc;
+}
+
+/* Nova stores the string form of every value (the schema only admits strings). */
+static int meta_run(struct req *r, struct resp *out, struct nl_error *err, enum meta_op op, const char *reply_key)
+{
+	const struct image_meta_in *in = r->input;
+	struct meta_ctx c = { r, req_param(r, 0), req_param(r, 1), in ? in->map.v : NULL, op, NULL };
+	if (op == META_SET_ONE) {
+		if (json_object_size(c.map) != 1) {   /* schema: maxProperties 1 */
+			char v[400];
+			json_py_repr(c.map, v, sizeof(v));
+			nl_err_set(err, 400, "Invalid input for field/attribute meta. Value: %s. %s has too many properties",
+				   v, v);
+			return -1;
+		}
+		if (!json_object_get(c.map, c.key)) {
+			nl_err_set(err, 400, "Request body and URI mismatch");
+			return -1;
+		}
+	}
+	if (db_tx_run(meta_tx, &c, err)) {
+		json_decref(c.result);
+		return -1;
+	}
+	if (op == META_DELETE) {
+		json_decref(c.result);
+		out->status = 204;
+		return 0;
+	}
+	json_t *body = json_object();
+	json_object_set(body, reply_key, op == META_SET_ONE ? c.map : c.result);
+	json_decref(c.result);
+	resp_json(out, 200, body);
+	return 0;
+}
+
+int compute_image_metadata_create(struct req *r, struct resp *out, struct nl_error *err)
+{
+	return meta_run(r, out, err, META_MERGE, "metadata");
+}
+
+int compute_image_metadata_replace(struct req *r, struct resp *out, struct nl_error *err)
+{
+	return meta_run(r, out, err, META_REPLACE, "metadata");
+}
+
+int compute_image_metadata_update(struct req *r, struct resp *out, struct nl_error *err)
+{
+	return meta_run(r, out, err, META_SET_ONE, "meta");
+}
+
+int compute_image_metadata_delete(struct req *r, struct resp *out, struct nl_error *err)
+{
+	return meta_run(r, out, err, META_DELETE, NULL);
 }
