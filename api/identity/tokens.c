@@ -304,7 +304,11 @@ int token_issue(struct req *r, struct resp *out, struct nl_error *err)
 	}
 
 	char tok[64], h[65];
-	random_b64(32, tok, sizeof(tok));
+	/* base64url may begin with '-': command lines (openstack token revoke TOKEN) would
+	 * read such a token as an option, so draw again (costs 1/32 of a bit). */
+	do
+		random_b64(32, tok, sizeof(tok));
+	while (tok[0] == '-' || tok[0] == '_');
 	token_hash(tok, h);
 	struct issue_ctx ctx = { h, &t };
 	if (db_tx_run(issue_tx, &ctx, err)) {
