@@ -1,9 +1,10 @@
 # novalite — GNU Makefile. `make run` and `make test` are the two set-up commands.
 # Dependencies are found with pkg-config; `make deps` installs the Debian packages.
 
-PKGS      := libmicrohttpd jansson sqlite3 libsodium inih libssh uuid libcrypto
+PKGS      := libmicrohttpd jansson sqlite3 libsodium inih libssh uuid libcrypto libvirt libcurl
 BUILD_DEPS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
-              libsodium-dev libinih-dev libssh-dev uuid-dev libssl-dev
+              libsodium-dev libinih-dev libssh-dev uuid-dev libssl-dev \
+              libvirt-dev libcurl4-openssl-dev
 TEST_DEPS := libcmocka-dev python3-pytest python3-requests python3-jsonschema \
              python3-openstackclient python3-novaclient python3-openstacksdk \
              python3-tempest python3-glanceclient wrk sqlite3 openssh-client curl qemu-utils
@@ -25,8 +26,11 @@ CFLAGS += $(CFLAGS_BASE) $(OPTFLAGS) -MMD -MP
 
 COMMON_SRC := $(wildcard common/*.c)
 DB_SRC     := $(wildcard db/*.c)
-API_SRC    := $(filter-out api/main.c api/manage.c,$(wildcard api/*.c api/identity/*.c api/compute/*.c api/image/*.c))
-LIB_SRC    := $(COMMON_SRC) $(DB_SRC) $(API_SRC)
+API_SRC    := $(filter-out api/main.c api/manage.c,$(wildcard api/*.c api/identity/*.c api/compute/*.c api/image/*.c \
+              api/internal/*.c))
+SCHED_SRC  := $(wildcard scheduler/*.c)
+AGENT_SRC  := $(filter-out compute/main.c,$(wildcard compute/*.c))
+LIB_SRC    := $(COMMON_SRC) $(DB_SRC) $(API_SRC) $(SCHED_SRC) $(AGENT_SRC)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))
 
@@ -34,7 +38,7 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all asan deps deps-build run test unit unit-build integration bench clean
-all: $(BUILD)/novalite-api $(BUILD)/novalite-manage
+all: $(BUILD)/novalite-api $(BUILD)/novalite-manage $(BUILD)/novalite-compute
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -58,6 +62,13 @@ $(BUILD)/novalite-api: $(BUILD)/obj/api/main.o $(BUILD)/libnovalite.a
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/novalite-manage: $(BUILD)/obj/api/manage.o $(BUILD)/libnovalite.a
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/novalite-compute: $(BUILD)/obj/compute/main.o $(BUILD)/libnovalite.a
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# One scheduling decision over many simulated hosts (make bench).
+$(BUILD)/sched-bench: $(BUILD)/obj/tests/bench/sched_bench.o $(BUILD)/libnovalite.a
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

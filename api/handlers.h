@@ -38,6 +38,16 @@ H(image_upload); H(image_download); H(image_deactivate); H(image_reactivate);
 H(image_tag_add); H(image_tag_delete); H(image_schema_show);
 H(image_member_list); H(image_member_create); H(image_member_show); H(image_member_update); H(image_member_delete);
 
+/* servers (api/compute/servers*.c, server_actions.c, instance_actions.c) */
+/* @@SERVERS@@ */
+
+/* admin views (api/compute/services.c, hypervisors.c, availability_zones.c, aggregates.c,
+ * server_groups.c, usage.c) */
+/* @@ADMIN@@ */
+
+/* agent protocol (api/internal/) */
+/* @@INTERNAL@@ */
+
 #undef H
 
 #endif

@@ -10,10 +10,13 @@
 
 #include <string.h>
 
+#include "api/compute/admin.h"
 #include "api/compute/compute.h"
+#include "api/compute/servers.h"
 #include "api/handlers.h"
 #include "api/identity/identity.h"
 #include "api/image/image.h"
+#include "api/internal/internal.h"
 
 #define NOQUERY NULL, 0, NULL
 #define NOBODY NULL, 0, 0, NOQUERY
@@ -129,6 +132,13 @@ const struct route routes[] = {
 { SVC_COMPUTE, M_PUT,        "/v2.1/images/{id}/metadata/{key}", compute_image_metadata_update, POL_ANY, "os_compute_api:image-metadata", 1, 35, BODY(image_meta_spec, struct image_meta_in) },
 { SVC_COMPUTE, M_DELETE,     "/v2.1/images/{id}/metadata/{key}", compute_image_metadata_delete, POL_ANY, "os_compute_api:image-metadata", 1, 35, NOBODY },
 
+/* ---- servers ---------------------------------------------------------------------------- */
+/* @@SERVERS@@ */
+
+/* ---- admin views: services, hypervisors, availability zones, aggregates, server groups,
+ * usage ------------------------------------------------------------------------------------ */
+/* @@ADMIN@@ */
+
 /* ---- image (Glance v2), port 9292 ------------------------------------------------------- */
 /* Image bodies are JSON objects, JSON-patch arrays or raw data: the handlers parse them
  * (image_parse_body) under Glance's media types. Ownership and membership checks are
@@ -153,6 +163,8 @@ const struct route routes[] = {
 { SVC_IMAGE, M_PUT,        "/v2/images/{id}/members/{member}", image_member_update, POL_ANY, "modify_member", ANY_MV, NOBODY },
 { SVC_IMAGE, M_DELETE,     "/v2/images/{id}/members/{member}", image_member_delete, POL_MEMBER, "delete_member", ANY_MV, NOBODY },
 { SVC_IMAGE, M_GET|M_HEAD, "/v2/schemas/{name}",         image_schema_show,  POL_ANY, "get_schema", ANY_MV, NOBODY },
+/* ---- agent protocol (internal port 8790, service token only): docs/agent-protocol.md ---- */
+/* @@INTERNAL@@ */
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

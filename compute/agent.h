@@ -1,0 +1,41 @@
+/* The compute agent: registers its host(s), heartbeats, long-polls the API's internal
+ * endpoint for tasks, runs them through a virt driver and reports the results. The
+ * novalite-compute binary (compute/main.c) and the all-in-one API's embedded agent
+ * (a thread in novalite-api) run this same code; both talk HTTP to the API.
+ * The protocol is in docs/agent-protocol.md. */
+#ifndef NL_AGENT_H
+#define NL_AGENT_H
+
+#include <stdbool.h>
+
+#include "common/error.h"
+
+struct agent_config {
+	char api_url[256];        /* internal endpoint base, e.g. http://127.0.0.1:8790 */
+	char auth_url[256];       /* Keystone, e.g. http://127.0.0.1:5000/v3 */
+	char username[128], password[256], project_name[128];
+	char user_domain[64], project_domain[64];   /* "Default" */
+	char agent_name[128];     /* long-poll key; default: the host name */
+	char host[128];           /* service host name (the first host when fake_hosts > 1) */
+	char libvirt_uri[256];    /* "test:///default" (fake) or "qemu:///system" */
+	char state_dir[512];      /* for fake node XML files and, later, instance files */
+	int fake_hosts;           /* > 0: present this many simulated hosts (test driver only) */
+	int fake_vcpus;           /* per simulated host (default 16) */
+	long long fake_ram_mb;    /* default 32768 */
+	long long fake_disk_gb;   /* default 1000 */
+	int heartbeat_s;          /* default 10 */
+	int poll_wait_s;          /* long-poll wait, default 20 */
+};
+
+void agent_config_defaults(struct agent_config *cfg);
+
+/* Runs the agent until agent_stop() (or SIGTERM in the binary). Returns 0 on a clean
+ * stop, -1 with err when it could not start (libvirt unreachable, API refused...). */
+int agent_run(const struct agent_config *cfg, struct nl_error *err);
+/* Starts agent_run() in a thread (the embedded agent); returns once the hosts are
+ * registered, so the first request after start-up can already schedule. */
+int agent_start_thread(const struct agent_config *cfg, struct nl_error *err);
+/* Asks a running agent to stop and waits for its thread (if started by agent_start_thread). */
+void agent_stop(void);
+
+#endif
