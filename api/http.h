@@ -15,7 +15,9 @@
 
 struct MHD_Connection;
 
-enum service { SVC_IDENTITY = 0, SVC_COMPUTE, SVC_IMAGE, SVC_COUNT };
+/* SVC_INTERNAL is the agent protocol's port: thread per connection (its handlers block
+ * in long polls), Nova-style errors, no microversions. */
+enum service { SVC_IDENTITY = 0, SVC_COMPUTE, SVC_IMAGE, SVC_INTERNAL, SVC_COUNT };
 
 enum http_method { M_GET = 1, M_HEAD = 2, M_POST = 4, M_PUT = 8, M_DELETE = 16, M_PATCH = 32 };
 

@@ -15,10 +15,12 @@
 #include <unistd.h>
 
 #include "api/identity/bootstrap.h"
+#include "api/internal/internal.h"
 #include "api/identity/identity.h"
 #include "api/http.h"
 #include "api/server.h"
 #include "common/config.h"
+#include "compute/agent.h"
 #include "common/log.h"
 #include "common/password.h"
 #include "common/util.h"
@@ -31,6 +33,9 @@ static const struct option long_opts[] = {
 	{ "identity-port", required_argument, NULL, 'I' },
 	{ "compute-port", required_argument, NULL, 'C' },
 	{ "image-port", required_argument, NULL, 'G' },
+	{ "internal-port", required_argument, NULL, 'N' },
+	{ "no-embedded-agent", no_argument, NULL, 'A' },
+	{ "fake-hosts", required_argument, NULL, 'F' },
 	{ "config", required_argument, NULL, 'c' },
 	{ "workers", required_argument, NULL, 'w' },
 	{ "log-level", required_argument, NULL, 'l' },
@@ -51,12 +56,16 @@ static void usage(FILE *f)
 		"  --identity-port N      Keystone port (default: 5000)\n"
 		"  --compute-port N       Nova port (default: 8774)\n"
 		"  --image-port N         Glance port (default: 9292)\n"
+		"  --internal-port N      compute agents' port (default: 8790)\n"
+		"  --no-embedded-agent    do not run a compute agent in this process (agents run as novalite-compute)\n"
+		"  --fake-hosts N         the embedded agent simulates N hosts on libvirt's test driver\n"
 		"  --workers N            worker threads per port (default: 2)\n"
 		"  --log-level LEVEL      debug, info, warn, error (default: info)\n"
 		"  --config FILE          INI file (see etc/novalite.conf.sample); flags override it\n"
 		"  --print-sample-config  print every option with its default and exit\n"
 		"  --help                 this text\n\n"
-		"Writes DIR/openrc (admin credentials, mode 0600) once ready; stops cleanly on SIGTERM.\n");
+		"Writes DIR/openrc (admin credentials, mode 0600) once ready, and DIR/compute-openrc (the\n"
+		"compute agents' service credentials); stops cleanly on SIGTERM.\n");
 }
 
 static int die2(const char *fmt, const char *arg)
@@ -119,6 +128,57 @@ static int write_openrc(const char *path, const char *password)
 	return rename(tmp, path);
 }
 
+/* The compute agents' credentials (docs/agent-protocol.md), 0600 like openrc. */
+static int write_compute_openrc(const char *path, const char *password)
+{
+	char tmp[1100];
+	const char *host = g_config.public_host[0] ? g_config.public_host : g_config.bind;
+	FILE *f;
+	int fd;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || !(f = fdopen(fd, "w")))
+		return -1;
+	fprintf(f, "# novalite compute agent credentials (service role; written by novalite-api)\n"
+		   "export OS_AUTH_URL=http://%s:%d/v3\n"
+		   "export OS_USERNAME=novalite-compute\n"
+		   "export OS_PASSWORD='%s'\n"
+		   "export OS_PROJECT_NAME=service\n"
+		   "export OS_USER_DOMAIN_NAME=Default\n"
+		   "export OS_PROJECT_DOMAIN_NAME=Default\n"
+		   "export NOVALITE_INTERNAL_URL=http://%s:%d\n",
+		host, g_config.identity_port, password, host, g_config.internal_port);
+	if (fclose(f) != 0)
+		return -1;
+	return rename(tmp, path);
+}
+
+static int start_embedded_agent(const char *password, struct nl_error *err)
+{
+	struct agent_config ac;
+	char hn[128] = "localhost";
+	const char *host = g_config.public_host[0] ? g_config.public_host : g_config.bind;
+
+	agent_config_defaults(&ac);
+	gethostname(hn, sizeof(hn) - 1);
+	snprintf(ac.api_url, sizeof(ac.api_url), "http://%s:%d", host, g_config.internal_port);
+	snprintf(ac.auth_url, sizeof(ac.auth_url), "http://%s:%d/v3", host, g_config.identity_port);
+	snprintf(ac.username, sizeof(ac.username), "novalite-compute");
+	snprintf(ac.password, sizeof(ac.password), "%s", password);
+	snprintf(ac.project_name, sizeof(ac.project_name), "service");
+	snprintf(ac.libvirt_uri, sizeof(ac.libvirt_uri), "%s", g_config.libvirt_uri);
+	snprintf(ac.state_dir, sizeof(ac.state_dir), "%s/compute", g_config.state_dir);
+	if (g_config.fake_hosts > 0) {
+		ac.fake_hosts = g_config.fake_hosts;
+		snprintf(ac.host, sizeof(ac.host), "fake-");
+		snprintf(ac.agent_name, sizeof(ac.agent_name), "%s-embedded", hn);
+	} else {
+		snprintf(ac.host, sizeof(ac.host), "%s", hn);
+		snprintf(ac.agent_name, sizeof(ac.agent_name), "%s", hn);
+	}
+	return agent_start_thread(&ac, err);
+}
+
 static int purge_tx(void *ctx, struct nl_error *err)
 {
 	(void)ctx;
@@ -160,6 +220,9 @@ int main(int argc, char **argv)
 		case 'I': sec = "identity"; key = "port"; break;
 		case 'C': sec = "compute"; key = "port"; break;
 		case 'G': sec = "image"; key = "port"; break;
+		case 'N': sec = "internal"; key = "port"; break;
+		case 'A': g_config.embedded_agent = 0; continue;
+		case 'F': sec = "compute"; key = "fake_hosts"; break;
 		case 'w': sec = "api"; key = "workers"; break;
 		case 'c': continue;
 		case 'S': config_print_sample(stdout); return 0;
@@ -214,6 +277,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	catalog_init();
+	if (g_config.embedded_agent && start_embedded_agent(svc_pw, &err)) {
+		log_error("embedded compute agent: %s", err.msg);
+		internal_shutdown();
+		server_stop();
+		return 1;
+	}
 	if (write_openrc(openrc, pw)) {
 		log_error("cannot write %s: %s", openrc, strerror(errno));
 		server_stop();
@@ -242,6 +311,9 @@ int main(int argc, char **argv)
 			purge_tokens();
 	}
 	log_info("signal %d: stopping", sig);
+	if (g_config.embedded_agent)
+		agent_stop();
+	internal_shutdown();   /* long polls answer now, so the internal port stops at once */
 	server_stop();
 	db_thread_close();
 	return 0;

@@ -133,6 +133,39 @@ const struct route routes[] = {
 { SVC_COMPUTE, M_DELETE,     "/v2.1/images/{id}/metadata/{key}", compute_image_metadata_delete, POL_ANY, "os_compute_api:image-metadata", 1, 35, NOBODY },
 
 /* ---- servers ---------------------------------------------------------------------------- */
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/servers",            server_list,   POL_READER, "os_compute_api:servers:index", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/servers/detail",     server_detail, POL_READER, "os_compute_api:servers:detail", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_POST,       "/v2.1/servers",            server_create, POL_MEMBER, "os_compute_api:servers:create", 1, 18, BODY(server_create_v21, struct server_in) },
+{ SVC_COMPUTE, M_POST,       "/v2.1/servers",            server_create, POL_MEMBER, "os_compute_api:servers:create", 19, 36, BODY(server_create_v219, struct server_in) },
+{ SVC_COMPUTE, M_POST,       "/v2.1/servers",            server_create, POL_MEMBER, "os_compute_api:servers:create", 37, 51, BODY(server_create_v237, struct server_in) },
+{ SVC_COMPUTE, M_POST,       "/v2.1/servers",            server_create, POL_MEMBER, "os_compute_api:servers:create", 52, 56, BODY(server_create_v252, struct server_in) },
+{ SVC_COMPUTE, M_POST,       "/v2.1/servers",            server_create, POL_MEMBER, "os_compute_api:servers:create", 57, 62, BODY(server_create_v257, struct server_in) },
+{ SVC_COMPUTE, M_POST,       "/v2.1/servers",            server_create, POL_MEMBER, "os_compute_api:servers:create", 63, 73, BODY(server_create_v263, struct server_in) },
+{ SVC_COMPUTE, M_POST,       "/v2.1/servers",            server_create, POL_MEMBER, "os_compute_api:servers:create", 74, 89, BODY(server_create_v274, struct server_in) },
+{ SVC_COMPUTE, M_POST,       "/v2.1/servers",            server_create, POL_MEMBER, "os_compute_api:servers:create", 90, MAXMV, BODY(server_create_v290, struct server_in) },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/servers/{id}",       server_show,   POL_READER, "os_compute_api:servers:show", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/servers/{id}",       server_update, POL_MEMBER, "os_compute_api:servers:update", 1, 18, BODY(server_update_v21, struct server_in) },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/servers/{id}",       server_update, POL_MEMBER, "os_compute_api:servers:update", 19, 89, BODY(server_update_v219, struct server_in) },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/servers/{id}",       server_update, POL_MEMBER, "os_compute_api:servers:update", 90, MAXMV, BODY(server_update_v290, struct server_in) },
+{ SVC_COMPUTE, M_DELETE,     "/v2.1/servers/{id}",       server_delete, POL_MEMBER, "os_compute_api:servers:delete", ANY_MV, NOBODY },
+/* Each action has its own rule (os_compute_api:servers:stop, ...): see server_actions.c. */
+{ SVC_COMPUTE, M_POST,       "/v2.1/servers/{id}/action", server_action, POL_MEMBER, "os_compute_api:servers:{action}", ANY_MV, BODY_OPEN(server_action_spec, struct server_meta_in) },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/servers/{id}/metadata",       server_metadata_list,    POL_READER, "os_compute_api:server-metadata:index", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_POST,       "/v2.1/servers/{id}/metadata",       server_metadata_create,  POL_MEMBER, "os_compute_api:server-metadata:create", ANY_MV, BODY(server_metadata_spec, struct server_meta_in) },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/servers/{id}/metadata",       server_metadata_replace, POL_MEMBER, "os_compute_api:server-metadata:update_all", ANY_MV, BODY(server_metadata_spec, struct server_meta_in) },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/servers/{id}/metadata/{key}", server_metadata_show,    POL_READER, "os_compute_api:server-metadata:show", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/servers/{id}/metadata/{key}", server_metadata_update,  POL_MEMBER, "os_compute_api:server-metadata:update", ANY_MV, BODY(server_meta_spec, struct server_meta_in) },
+{ SVC_COMPUTE, M_DELETE,     "/v2.1/servers/{id}/metadata/{key}", server_metadata_delete,  POL_MEMBER, "os_compute_api:server-metadata:delete", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/servers/{id}/tags",       server_tags_list,    POL_READER, "os_compute_api:os-server-tags:index", 26, MAXMV, NOBODY },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/servers/{id}/tags",       server_tags_replace, POL_MEMBER, "os_compute_api:os-server-tags:update_all", 26, MAXMV, BODY(server_tags_spec, struct server_tags_in) },
+{ SVC_COMPUTE, M_DELETE,     "/v2.1/servers/{id}/tags",       server_tags_delete,  POL_MEMBER, "os_compute_api:os-server-tags:delete_all", 26, MAXMV, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/servers/{id}/tags/{tag}", server_tag_check,    POL_READER, "os_compute_api:os-server-tags:show", 26, MAXMV, NOBODY },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/servers/{id}/tags/{tag}", server_tag_add,      POL_MEMBER, "os_compute_api:os-server-tags:update", 26, MAXMV, NOBODY },
+{ SVC_COMPUTE, M_DELETE,     "/v2.1/servers/{id}/tags/{tag}", server_tag_delete,   POL_MEMBER, "os_compute_api:os-server-tags:delete", 26, MAXMV, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/servers/{id}/ips",        server_ips,          POL_READER, "os_compute_api:ips:index", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/servers/{id}/ips/{net}",  server_ips_network,  POL_READER, "os_compute_api:ips:show", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/servers/{id}/os-instance-actions",       instance_action_list, POL_READER, "os_compute_api:os-instance-actions:list", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/servers/{id}/os-instance-actions/{req}", instance_action_show, POL_READER, "os_compute_api:os-instance-actions:show", ANY_MV, NOBODY },
 /* @@SERVERS@@ */
 
 /* ---- admin views: services, hypervisors, availability zones, aggregates, server groups,
@@ -164,6 +197,12 @@ const struct route routes[] = {
 { SVC_IMAGE, M_DELETE,     "/v2/images/{id}/members/{member}", image_member_delete, POL_MEMBER, "delete_member", ANY_MV, NOBODY },
 { SVC_IMAGE, M_GET|M_HEAD, "/v2/schemas/{name}",         image_schema_show,  POL_ANY, "get_schema", ANY_MV, NOBODY },
 /* ---- agent protocol (internal port 8790, service token only): docs/agent-protocol.md ---- */
+{ SVC_INTERNAL, M_POST,       "/internal/v1/hosts",                   internal_host_register,  POL_SERVICE, "novalite:agent", ANY_MV, BODY(internal_host_spec, struct host_in) },
+{ SVC_INTERNAL, M_POST,       "/internal/v1/agents/{agent}/heartbeat", internal_agent_heartbeat, POL_SERVICE, "novalite:agent", ANY_MV, NOBODY },
+{ SVC_INTERNAL, M_GET,        "/internal/v1/agents/{agent}/tasks",    internal_tasks_poll,     POL_SERVICE, "novalite:agent", ANY_MV, NOBODY },
+{ SVC_INTERNAL, M_GET,        "/internal/v1/hosts/{host}/instances",  internal_host_instances, POL_SERVICE, "novalite:agent", ANY_MV, NOBODY },
+{ SVC_INTERNAL, M_PUT,        "/internal/v1/instances/{uuid}/power_state", internal_power_state, POL_SERVICE, "novalite:agent", ANY_MV, BODY(internal_power_spec, struct power_in) },
+{ SVC_INTERNAL, M_POST,       "/internal/v1/tasks/{id}",              internal_task_result,    POL_SERVICE, "novalite:agent", ANY_MV, BODY(internal_result_spec, struct result_in) },
 /* @@INTERNAL@@ */
 };
 

@@ -27,7 +27,7 @@
 
 static struct MHD_Daemon *daemons[SVC_COUNT];
 static char base_urls[SVC_COUNT][320];
-static const char *svc_names[SVC_COUNT] = { "identity", "compute", "image" };
+static const char *svc_names[SVC_COUNT] = { "identity", "compute", "image", "internal" };
 
 const char *service_base_url(enum service svc) { return base_urls[svc]; }
 
@@ -103,7 +103,7 @@ static void render_error(const struct req *r, const struct nl_error *err, struct
 	if (err->status >= 500)
 		log_error("%s %s: %s (%s:%d)", r->method_name, r->url, err->msg, err->file ? err->file : "?", err->line);
 	resp_clear(out);
-	if (r->svc == SVC_COMPUTE)
+	if (r->svc == SVC_COMPUTE || r->svc == SVC_INTERNAL)
 		compute_render_error(r, err, out);
 	else if (r->svc == SVC_IMAGE)
 		image_render_error(r, err, out);
@@ -444,7 +444,8 @@ static void on_panic(void *cls, const char *file, unsigned int line, const char 
 
 int server_start(struct nl_error *err)
 {
-	int ports[SVC_COUNT] = { g_config.identity_port, g_config.compute_port, g_config.image_port };
+	int ports[SVC_COUNT] = { g_config.identity_port, g_config.compute_port, g_config.image_port,
+				 g_config.internal_port };
 	const char *host = g_config.public_host[0] ? g_config.public_host : g_config.bind;
 	struct sockaddr_in sa;
 
@@ -458,13 +459,18 @@ int server_start(struct nl_error *err)
 	for (int s = 0; s < SVC_COUNT; s++) {
 		snprintf(base_urls[s], sizeof(base_urls[s]), "http://%s:%d", host, ports[s]);
 		sa.sin_port = htons((uint16_t)ports[s]);
+		/* The internal port's long polls block their handler: a thread per agent
+		 * connection there (agents are few); a small epoll pool everywhere else. */
+		bool tpc = s == SVC_INTERNAL;
 		daemons[s] = MHD_start_daemon(
-			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+			(tpc ? MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL : MHD_USE_EPOLL) |
+				MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
 			0, NULL, NULL, on_request, (void *)(intptr_t)s,
 			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)g_config.workers,
+			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(tpc ? 0 : g_config.workers),
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)g_config.per_ip_connections,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)g_config.connection_timeout,
+			/* A long poll waits up to 30 s between request and answer. */
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(tpc ? 90 : g_config.connection_timeout),
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
 			/* Image data arrives in chunks as large as the connection's buffer: 256 KiB
 			 * there (vs MHD's 32 KiB) means 8x fewer write()s per GiB uploaded. */

@@ -16,6 +16,7 @@ struct nl_config {
 	int identity_port;
 	int compute_port;
 	int image_port;
+	int internal_port;          /* agent protocol (/internal/v1) */
 
 	int workers;                /* MHD worker threads per API port */
 	int max_body_bytes;         /* JSON request body limit (Nova: 114688) */
@@ -32,6 +33,15 @@ struct nl_config {
 	int quota_instances, quota_cores, quota_ram, quota_key_pairs, quota_metadata_items;
 	int quota_server_groups, quota_server_group_members;
 	int quota_injected_files, quota_injected_file_content_bytes, quota_injected_file_path_bytes;
+	/* compute: hosts, the embedded agent, the scheduler */
+	int service_down_time;      /* seconds without a heartbeat before a host is down */
+	int embedded_agent;         /* 1: run a compute agent inside novalite-api (all-in-one) */
+	char libvirt_uri[256];      /* embedded agent's hypervisor */
+	int fake_hosts;             /* embedded agent on the test driver: simulated hosts (0 = one host) */
+	double cpu_allocation_ratio, ram_allocation_ratio, disk_allocation_ratio;
+	int reserved_host_memory_mb;
+	double ram_weight_multiplier, cpu_weight_multiplier, disk_weight_multiplier;
+
 	int quota_image_count;      /* images per project, -1 unlimited */
 	int quota_image_size_mib;   /* total image bytes per project, in MiB, -1 unlimited */
 };

@@ -195,6 +195,14 @@ void *nl_calloc(size_t n, size_t sz)
 	return p;
 }
 
+void *nl_realloc(void *p, size_t sz)
+{
+	void *q = realloc(p, sz);
+	if (!q)
+		abort();
+	return q;
+}
+
 void nl_utf8_trim(char *s)
 {
 	size_t len = strlen(s), i = len;

@@ -42,5 +42,6 @@ void nl_hex(const unsigned char *in, size_t n, char *out);
 /* strdup that aborts on ENOMEM: the daemon has no useful way to continue. */
 char *nl_strdup(const char *s);
 void *nl_calloc(size_t n, size_t sz);
+void *nl_realloc(void *p, size_t sz);
 
 #endif

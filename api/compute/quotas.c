@@ -11,6 +11,7 @@
 #include "api/handlers.h"
 #include "common/config.h"
 #include "db/compute.h"
+#include "db/servers.h"
 #include "db/db.h"
 #include "db/identity.h"
 
@@ -77,12 +78,18 @@ static json_t *effective(const char *project_id)
 	return o;
 }
 
-/* In-use counts: servers arrive with the servers issue; key pairs are per user. */
-static long long in_use(const char *resource, const struct req *r)
+/* In-use counts of a project (key pairs: of the requesting user, as Nova counts them). */
+static long long in_use(const char *resource, const char *project_id, const struct req *r)
 {
+	struct server_usage u;
 	if (!strcmp(resource, "key_pairs"))
 		return db_keypair_count(r->auth.user_id);
-	return 0;
+	if (!strcmp(resource, "server_groups"))
+		return db_server_group_count(project_id);
+	if (strcmp(resource, "instances") && strcmp(resource, "cores") && strcmp(resource, "ram"))
+		return 0;
+	db_server_usage(project_id, &u);
+	return !strcmp(resource, "instances") ? u.instances : !strcmp(resource, "cores") ? u.cores : u.ram;
 }
 
 static json_t *set_view(const char *id, json_t *limits, int mv, bool with_id, bool detail, const struct req *r)
@@ -97,7 +104,7 @@ static json_t *set_view(const char *id, json_t *limits, int mv, bool with_id, bo
 		json_t *lim = json_object_get(limits, q->name);
 		if (detail)
 			json_object_set_new(o, q->name, json_pack("{s:O, s:i, s:I}", "limit", lim, "reserved", 0,
-								  "in_use", (json_int_t)in_use(q->name, r)));
+								  "in_use", (json_int_t)in_use(q->name, id, r)));
 		else
 			json_object_set(o, q->name, lim);
 	}
@@ -268,10 +275,10 @@ int limits_show(struct req *r, struct resp *out, struct nl_error *err)
 	}
 	if (r->mv < 39)   /* the image-metadata proxy's limit went with it at 2.39 */
 		json_object_set(abs, "maxImageMeta", json_object_get(lim, "metadata_items"));
-	json_object_set_new(abs, "totalCoresUsed", json_integer(0));
-	json_object_set_new(abs, "totalInstancesUsed", json_integer(0));
-	json_object_set_new(abs, "totalRAMUsed", json_integer(0));
-	json_object_set_new(abs, "totalServerGroupsUsed", json_integer(0));
+	json_object_set_new(abs, "totalCoresUsed", json_integer(in_use("cores", pid, r)));
+	json_object_set_new(abs, "totalInstancesUsed", json_integer(in_use("instances", pid, r)));
+	json_object_set_new(abs, "totalRAMUsed", json_integer(in_use("ram", pid, r)));
+	json_object_set_new(abs, "totalServerGroupsUsed", json_integer(in_use("server_groups", pid, r)));
 	if (r->mv < 36) {
 		json_object_set_new(abs, "totalSecurityGroupsUsed", json_integer(0));
 		json_object_set_new(abs, "totalFloatingIpsUsed", json_integer(0));

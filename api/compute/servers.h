@@ -1,7 +1,52 @@
-/* Request specs and inputs of the servers API. */
+/* The servers API: request specs and inputs, views, and the helpers the servers files
+ * share (lookup with Nova's 404, the state machine guard, task queueing). */
 #ifndef NL_COMPUTE_SERVERS_H
 #define NL_COMPUTE_SERVERS_H
 
+#include <jansson.h>
+#include <stdint.h>
+
+#include "api/http.h"
 #include "common/json_spec.h"
+
+struct server_in {
+	spec_str_t name, image_ref, admin_pass, disk_config, access_ip_v4, access_ip_v6, availability_zone;
+	spec_str_t key_name, user_data, description, hostname, host, hypervisor_hostname;
+	spec_json_t flavor_ref, metadata, networks, personality, bdm, bdm_v2, security_groups, tags, trusted_certs;
+	spec_int_t min_count, max_count;
+	spec_bool_t config_drive, return_reservation_id;
+	spec_json_t hints, hints2;
+};
+extern const struct field_spec server_create_v21[], server_create_v219[], server_create_v237[],
+	server_create_v252[], server_create_v257[], server_create_v263[], server_create_v274[], server_create_v290[];
+extern const struct field_spec server_update_v21[], server_update_v219[], server_update_v290[];
+extern const struct field_spec server_list_query[];
+
+struct server_meta_in { spec_json_t map; };
+extern const struct field_spec server_metadata_spec[], server_meta_spec[];
+struct server_tags_in { spec_json_t tags; };
+extern const struct field_spec server_tags_spec[];
+extern const struct field_spec server_action_spec[];
+
+/* What a server view shows besides the row (all borrowed, any may be NULL). */
+struct server_extras {
+	json_t *metadata, *tags, *fault, *groups;
+	const char *az, *host_status;
+};
+const char *server_status(const char *vm_state, const char *task_state);
+json_t *server_view(const struct req *r, json_t *row, const struct server_extras *x);
+json_t *server_view_basic(json_t *row);
+json_t *server_addresses(json_t *row);
+const char *server_host_status(json_t *host_row, int64_t now);
+/* hostId: sha224(project_id + host) in hex ("" without a host). out: 57 bytes. */
+void server_host_id(const char *project, const char *host, char *out);
+
+/* The caller's server (admins: any project's), or NULL with Nova's 404. Owned. */
+json_t *server_lookup(const struct req *r, const char *uuid, struct nl_error *err);
+/* 409 "Instance X is locked" unless the caller may act on a locked server (admin). */
+int server_check_lock(const struct req *r, json_t *row, struct nl_error *err);
+/* Deletes (action name "delete" or "forceDelete"): a task for the host, or at once
+ * when the server never reached one. Checks the lock. */
+int server_delete_common(struct req *r, json_t *row, const char *action, struct nl_error *err);
 
 #endif

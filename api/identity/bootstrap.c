@@ -101,3 +101,54 @@ int identity_bootstrap(const char *password, char *out, size_t outlen, struct nl
 	}
 	return db_tx_run(boot_tx, &c, err);
 }
+
+struct svc_ctx { const char *name, *hash; };
+
+static int svc_tx(void *p, struct nl_error *err)
+{
+	struct svc_ctx *c = p;
+	char role[33], user[33], proj[33];
+	json_t *x = db_project_find("default", "service");
+
+	if (!x)
+		return nl_err_set(err, 500, "the service project is missing (bootstrap first)"), -1;
+	snprintf(proj, sizeof(proj), "%s", json_string_value(json_object_get(x, "id")));
+	json_decref(x);
+	if (!ensure_role("service", role, err))
+		return -1;
+	if ((x = db_user_find("default", c->name))) {
+		snprintf(user, sizeof(user), "%s", json_string_value(json_object_get(x, "id")));
+		json_decref(x);
+		if (c->hash && db_user_update(user, NULL, c->hash, 1, NULL, NULL, NULL, err))
+			return -1;
+	} else {
+		nl_uuid_hex_new(user);
+		if (db_user_insert(user, c->name, "default", c->hash, true, proj, NULL, NULL, err))
+			return -1;
+	}
+	return db_grant_exists(user, "project", proj, role) ? 0 : db_grant(user, "project", proj, role, err);
+}
+
+int identity_bootstrap_service_user(const char *name, const char *known, char *out, size_t outlen,
+				    struct nl_error *err)
+{
+	char hash[crypto_pwhash_STRBYTES];
+	struct svc_ctx c = { name, NULL };
+	json_t *existing = db_user_find("default", name);
+
+	if (existing && known && *known) {
+		snprintf(out, outlen, "%s", known);
+	} else {
+		unsigned char raw[24];
+		randombytes_buf(raw, sizeof(raw));
+		sodium_bin2base64(out, outlen, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		if (password_hash(out, hash)) {
+			json_decref(existing);
+			nl_err_internal(err, "password hashing failed");
+			return -1;
+		}
+		c.hash = hash;
+	}
+	json_decref(existing);
+	return db_tx_run(svc_tx, &c, err);
+}

@@ -188,7 +188,8 @@ class Daemon:
     def __init__(self, state_dir, env_extra=None, extra_args=()):
         self.bin = api_bin()
         self.state_dir = Path(state_dir)
-        self.identity_port, self.compute_port, self.image_port = free_ports(3)
+        (self.identity_port, self.compute_port, self.image_port,
+         self.internal_port) = free_ports(4)
         self.env_extra = dict(env_extra or {})
         self.extra_args = list(extra_args)
         self.proc = None
@@ -203,7 +204,8 @@ class Daemon:
                 "--bind", "127.0.0.1",
                 "--identity-port", str(self.identity_port),
                 "--compute-port", str(self.compute_port),
-                "--image-port", str(self.image_port)] + self.extra_args
+                "--image-port", str(self.image_port),
+                "--internal-port", str(self.internal_port)] + self.extra_args
 
     def stderr_text(self, tail=8000):
         try:
