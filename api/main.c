@@ -271,6 +271,14 @@ int main(int argc, char **argv)
 	if (!pw[0])
 		log_warn("the admin password is not known (openrc was removed); see the comment in %s", openrc);
 	purge_tokens();
+	char svc_pw[300] = "", svc_old[300], compute_rc[1100];
+	snprintf(compute_rc, sizeof(compute_rc), "%s/compute-openrc", g_config.state_dir);
+	old_password(compute_rc, svc_old, sizeof(svc_old));
+	if (identity_bootstrap_service_user("novalite-compute", svc_old[0] ? svc_old : NULL, svc_pw, sizeof(svc_pw),
+					    &err) || write_compute_openrc(compute_rc, svc_pw)) {
+		log_error("compute service user: %s", err.msg[0] ? err.msg : strerror(errno));
+		return 1;
+	}
 
 	if (server_start(&err)) {
 		log_error("%s", err.msg);

@@ -467,7 +467,7 @@ int server_start(struct nl_error *err)
 				MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
 			0, NULL, NULL, on_request, (void *)(intptr_t)s,
 			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(tpc ? 0 : g_config.workers),
+			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(tpc ? 1 : g_config.workers),
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)g_config.per_ip_connections,
 			/* A long poll waits up to 30 s between request and answer. */
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(tpc ? 90 : g_config.connection_timeout),

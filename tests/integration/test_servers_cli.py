@@ -12,6 +12,15 @@ import pytest
 import novalite_testlib as lib
 
 
+@pytest.fixture(scope="module", autouse=True)
+def roomy_quota(http):
+    """This module boots many servers as admin: lift the admin project's quota."""
+    r = http.compute("PUT", "/os-quota-sets/%s" % http.admin_project_id,
+                     json={"quota_set": {"instances": -1, "cores": -1,
+                                         "ram": -1}})
+    assert r.status_code == 200, r.text
+
+
 @pytest.fixture(scope="module")
 def image(http):
     """An active image uploaded through the image API (the fake ignores its bytes)."""
@@ -130,7 +139,8 @@ def test_set_name_property_description(osc, http, image):
     new = lib.unique("vm2")
     osc("--os-compute-api-version", "2.19", "server", "set", "--name", new,
         "--property", "c=d", "--description", "a test box", sid, json=False)
-    s = osc("--os-compute-api-version", "2.19", "server", "show", sid)
+    s = osc("--os-compute-api-version", "2.19", "server", "show", sid,
+            json=True)
     assert s["name"] == new
     assert s["description"] == "a test box"
     assert "c" in str(s["properties"])
