@@ -132,7 +132,10 @@ struct create_ctx {
 	const struct req *r;
 	const struct server_in *in;
 	json_t *flavor;                 /* borrowed */
-	const char *image_ref, *key_data, *az, *force_host, *network, *group;
+	const char *image_ref, *key_data, *network, *group;
+	const char *az;                 /* the zone part of availability_zone, or NULL */
+	const char *az_full;            /* availability_zone as given ("az", "az:host", "az:host:node") */
+	char force_host[300];           /* ":host" from the 2.74 host field, or "" */
 	const char *const *same, *const *diff;
 	size_t n_same, n_diff;
 	enum sched_group_policy policy;
@@ -189,8 +192,9 @@ static int create_tx(void *p, struct nl_error *err)
 	sr.disk_gb = I(c->flavor, "root_gb") + I(c->flavor, "ephemeral_gb") + (I(c->flavor, "swap") + 1023) / 1024;
 	sr.extra_specs = kv;
 	sr.n_extra_specs = k;
-	sr.az = c->az;
-	sr.force_host = c->force_host;
+	/* The scheduler parses Nova's "az:host:node" forms itself. */
+	sr.az = c->az_full;
+	sr.force_host = c->force_host[0] ? c->force_host : NULL;
 	sr.group_policy = c->policy;
 	sr.max_server_per_host = c->max_per_host;
 	sr.same_host = c->same;
@@ -462,11 +466,8 @@ int server_create(struct req *r, struct resp *out, struct nl_error *err)
 				goto out;
 			}
 			*colon = '\0';
-			char *node = strchr(colon + 1, ':');
-			if (node)
-				*node = '\0';
-			c.force_host = colon + 1;
 		}
+		c.az_full = in->availability_zone.v;
 		c.az = *az_copy ? az_copy : NULL;
 		if (c.az && !db_az_exists(c.az, DEFAULT_AZ)) {
 			nl_err_set(err, 400, "The requested availability zone is not available");
@@ -479,7 +480,7 @@ int server_create(struct req *r, struct resp *out, struct nl_error *err)
 				   "performed.");
 			goto out;
 		}
-		c.force_host = in->host.v;
+		snprintf(c.force_host, sizeof(c.force_host), ":%s", in->host.v);
 	}
 	c.metadata = in->metadata.set ? in->metadata.v : NULL;
 	long long meta_lim = db_quota_limit(r->auth.project_id, "metadata_items", g_config.quota_metadata_items);
