@@ -99,7 +99,7 @@ integration: all
 test: deps
 	@sh tools/test.sh
 
-bench: deps all
+bench: deps all $(BUILD)/sched-bench
 	sh tests/bench/run.sh
 
 clean:

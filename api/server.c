@@ -13,6 +13,9 @@
 #include <strings.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
 
 #include "api/auth.h"
@@ -442,6 +445,24 @@ static void on_panic(void *cls, const char *file, unsigned int line, const char 
 	abort();
 }
 
+/* The listening socket, made here rather than by MHD: SO_REUSEADDR (so a port whose
+ * last connections sit in TIME_WAIT can be bound at once after a restart) but never
+ * SO_REUSEPORT (which would let a second daemon bind the same port and silently take
+ * half of its connections). Returns the fd or -1. */
+static int listen_socket(const struct sockaddr_in *sa)
+{
+	int one = 1;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) || listen(fd, 1024)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int server_start(struct nl_error *err)
 {
 	int ports[SVC_COUNT] = { g_config.identity_port, g_config.compute_port, g_config.image_port,
@@ -462,12 +483,22 @@ int server_start(struct nl_error *err)
 		/* The internal port's long polls block their handler: a thread per agent
 		 * connection there (agents are few); a small epoll pool everywhere else. */
 		bool tpc = s == SVC_INTERNAL;
+		int lfd = listen_socket(&sa);
+		if (lfd < 0) {
+			nl_err_set(err, 1, "cannot listen on %s:%d for %s: %s", g_config.bind, ports[s], svc_names[s],
+				   strerror(errno));
+			server_stop();
+			return -1;
+		}
 		daemons[s] = MHD_start_daemon(
 			(tpc ? MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL : MHD_USE_EPOLL) |
 				MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
 			0, NULL, NULL, on_request, (void *)(intptr_t)s,
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(tpc ? 1 : g_config.workers),
+			MHD_OPTION_LISTEN_SOCKET, lfd,
+			/* (MHD warns about any pool size with a thread per connection: the slot
+			 * carries the connection limit instead there, set again below.) */
+			tpc ? MHD_OPTION_CONNECTION_LIMIT : MHD_OPTION_THREAD_POOL_SIZE,
+			(unsigned)(tpc ? 1024 : g_config.workers),
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)g_config.per_ip_connections,
 			/* A long poll waits up to 30 s between request and answer. */
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(tpc ? 90 : g_config.connection_timeout),
@@ -476,11 +507,10 @@ int server_start(struct nl_error *err)
 			 * there (vs MHD's 32 KiB) means 8x fewer write()s per GiB uploaded. */
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(s == SVC_IMAGE ? 256 * 1024 : 32 * 1024),
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-			MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 			MHD_OPTION_END);
 		if (!daemons[s]) {
-			nl_err_set(err, 1, "cannot listen on %s:%d for %s (port in use?)", g_config.bind, ports[s],
-				   svc_names[s]);
+			nl_err_set(err, 1, "cannot serve %s:%d for %s", g_config.bind, ports[s], svc_names[s]);
+			close(lfd);
 			server_stop();
 			return -1;
 		}

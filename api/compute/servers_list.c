@@ -283,12 +283,13 @@ static int sort_rows(const struct req *r, json_t *rows, struct nl_error *err)
 }
 
 /* Per-host facts a detail list shows (AZ, host status), looked up once per host. */
-static json_t *host_facts(json_t *cache, const char *host, int64_t now)
+static json_t *host_facts(const struct req *r, json_t *cache, const char *host, int64_t now)
 {
 	json_t *f = json_object_get(cache, host);
 	if (f)
 		return f;
-	json_t *h = db_host_get(host);
+	/* host_status is shown to admins from 2.16 only: skip its query otherwise. */
+	json_t *h = r->mv >= 16 && auth_is_admin(&r->auth) ? db_host_get(host) : NULL;
 	char *az = db_host_az(host, DEFAULT_AZ);
 	f = json_pack("{s:s, s:s}", "az", az, "status", server_host_status(h, now));
 	free(az);
@@ -302,7 +303,7 @@ static json_t *detail_view(const struct req *r, json_t *row, json_t *meta, json_
 {
 	struct server_extras x = { meta, tags, fault, groups, NULL, NULL };
 	if (S(row, "host")) {
-		json_t *f = host_facts(cache, S(row, "host"), nl_now_us());
+		json_t *f = host_facts(r, cache, S(row, "host"), nl_now_us());
 		x.az = S(f, "az");
 		x.host_status = S(f, "status");
 	} else {
@@ -403,7 +404,10 @@ int server_detail(struct req *r, struct resp *out, struct nl_error *err) { retur
 static json_t *full_view(const struct req *r, json_t *row, bool groups)
 {
 	int64_t id = I(row, "id");
-	json_t *meta = db_server_metadata(id), *tags = db_server_tags(id), *fault = db_server_fault(id);
+	const char *vm = S(row, "vm_state");
+	/* Tags exist from 2.26; a fault is shown only in ERROR and DELETED. */
+	json_t *meta = db_server_metadata(id), *tags = r->mv >= 26 ? db_server_tags(id) : NULL;
+	json_t *fault = !strcmp(vm, "error") || !strcmp(vm, "deleted") ? db_server_fault(id) : NULL;
 	json_t *g = groups && r->mv >= 71 ? db_server_groups_of(S(row, "uuid")) : NULL, *cache = json_object();
 	json_t *v = detail_view(r, row, meta, tags, fault, g, cache);
 	json_decref(meta);

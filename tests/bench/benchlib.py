@@ -176,9 +176,10 @@ def first_200(port, proc, deadline):
 
 
 def start_once(binary, state_dir, ports, env, loglevel, logf):
-    iport, cport, gport = ports
+    iport, cport, gport, nport = ports
     argv = [binary, "--state-dir", state_dir, "--bind", "127.0.0.1", "--identity-port", str(iport),
-            "--compute-port", str(cport), "--image-port", str(gport), "--log-level", loglevel]
+            "--compute-port", str(cport), "--image-port", str(gport), "--internal-port", str(nport),
+            "--log-level", loglevel]
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
     try:
@@ -196,8 +197,8 @@ def start_once(binary, state_dir, ports, env, loglevel, logf):
     return (t1 - t0) * 1e3
 
 
-def cmd_startup(binary, workdir, existing_dir, runs, iport, cport, gport, password, loglevel):
-    ports = (int(iport), int(cport), int(gport))
+def cmd_startup(binary, workdir, existing_dir, runs, iport, cport, gport, nport, password, loglevel):
+    ports = (int(iport), int(cport), int(gport), int(nport))
     runs = int(runs)
     base_env = {k: v for k, v in os.environ.items() if k != "NOVALITE_ADMIN_PASSWORD"}
     with open(os.path.join(workdir, "startup.log"), "ab") as logf:
@@ -432,11 +433,48 @@ def cmd_report(path):
       % (g("START_EXISTING_PW_MEDIAN_MS"), g("START_EXISTING_PW_ALL_MS")))
     w("")
     misses += report_images(r, w, verdict)
+    misses += report_servers(r, w, verdict)
     w("Reference, real Nova Zed / Keystone on this machine kind: flavors/detail 243 req/s,")
     w("token issue p50 280 ms, 3.3 GiB RSS, 27 s to start.")
     w("")
     w("Targets missed: %d" % misses)
     print("\n".join(out))
+    return misses
+
+
+def report_servers(r, w, verdict):
+    """The servers section (tests/bench/servers_bench.py); returns missed targets."""
+    if "servers_create_active_p50_ms" not in r:
+        return 0
+    g = lambda k, d="?": r.get(k, d)
+    f = lambda k: float(r[k]) if k in r else float("nan")
+    misses = 0
+    w("Servers (own daemon: embedded agent, libvirt test driver, 10 fake hosts; Python http.client)")
+    ok = f("servers_create_active_p50_ms") <= 15
+    misses += not ok
+    w("  create -> ACTIVE, sequential   p50 %6s ms  p99 %6s ms     target p50 <= 15 ms     %s"
+      % (g("servers_create_active_p50_ms"), g("servers_create_active_p99_ms"), verdict(ok)))
+    ok = f("servers_conc8_per_s") >= 50 and g("servers_conc8_errors") == "0"
+    misses += not ok
+    w("  8 clients, create -> ACTIVE    %6s servers/s (%s lost)   target >= 50/s, none lost %s"
+      % (g("servers_conc8_per_s"), g("servers_conc8_errors"), verdict(ok)))
+    w("  delete -> gone                 %6s servers/s" % g("servers_delete_per_s"))
+    ok = f("servers_detail1000_p50_ms") <= 20
+    misses += not ok
+    w("  GET /servers/detail (1,000)    p50 %6s ms  p99 %6s ms     target p50 <= 20 ms     %s"
+      % (g("servers_detail1000_p50_ms"), g("servers_detail1000_p99_ms"), verdict(ok)))
+    ok = f("servers_show_rps") >= 10000
+    misses += not ok
+    w("  GET /servers/{id}, wrk -c16    %6s req/s  p50 %s ms p99 %s ms  target >= 10000/s  %s"
+      % (g("servers_show_rps"), g("servers_show_p50_ms"), g("servers_show_p99_ms"), verdict(ok)))
+    ok = f("sched_10000_p50_us") <= 5000
+    misses += not ok
+    w("  one decision, 1,000 hosts      p50 %6s us  p99 %6s us" % (g("sched_1000_p50_us"), g("sched_1000_p99_us")))
+    w("  one decision, 10,000 hosts     p50 %6s us  p99 %6s us  target <= 5 ms          %s"
+      % (g("sched_10000_p50_us"), g("sched_10000_p99_us"), verdict(ok)))
+    w("  Real Nova Zed, fake driver, this machine kind: create->ACTIVE p50 758 ms, 1.29 servers/s")
+    w("  with 8 clients, delete 1.59/s, GET /servers/{id} 41 req/s, detail (50 servers) p50 99 ms.")
+    w("")
     return misses
 
 

@@ -54,15 +54,15 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# shellcheck disable=SC2046  # three port numbers, split on purpose
-set -- $("$PY" "$LIB" ports 3)
-IPORT=$1 CPORT=$2 GPORT=$3
+# shellcheck disable=SC2046  # four port numbers, split on purpose
+set -- $("$PY" "$LIB" ports 4)
+IPORT=$1 CPORT=$2 GPORT=$3 NPORT=$4
 
 # start WRAPPER... : the daemon on a fresh state dir, log level warn, ready when openrc appears.
 start() {
 	rm -rf "$TMP/state"
 	NOVALITE_ADMIN_PASSWORD=$PW "$@" "$BIN" --state-dir "$TMP/state" --bind 127.0.0.1 \
-		--identity-port "$IPORT" --compute-port "$CPORT" --image-port "$GPORT" --log-level warn \
+		--identity-port "$IPORT" --compute-port "$CPORT" --image-port "$GPORT" --internal-port "$NPORT" --log-level warn \
 		>>"$TMP/daemon.log" 2>&1 &
 	DPID=$!
 	i=0

@@ -9,6 +9,10 @@
 #   4. token issue / validate       sequential Python http.client loops (p50, p99)
 #   5. RSS                          VmRSS idle after start, VmRSS and VmHWM after the load
 #   6. start-up                     exec -> first 200 on GET /, fresh and existing state dir
+#   8. servers (BENCH_SERVERS=1) tests/bench/servers_bench.py: create->ACTIVE p50/p99,
+#                                   servers/s with 8 clients, deletes/s, detail of 1,000
+#                                   servers p50/p99, GET /servers/{id} req/s at 16 connections,
+#                                   one scheduling decision over 1,000 and 10,000 hosts
 #   7. images (BENCH_IMAGES=1)      fresh daemon with image quotas off (--config): a 1 GiB
 #                                   upload (curl -T) and download (curl -o /dev/null) in MB/s,
 #                                   each as a ratio to `cat FILE > /dev/null` of the same
@@ -108,10 +112,10 @@ alive() { kill -0 "$DPID" 2>/dev/null || { tail -n 20 "$TMP/daemon.log" >&2; die
 start_daemon() {
 	if [ -n "${2:-}" ]; then
 		NOVALITE_ADMIN_PASSWORD=$2 "$BIN" ${CONF:+--config "$CONF"} --state-dir "$STATE" --bind 127.0.0.1 --identity-port "$IPORT" \
-			--compute-port "$CPORT" --image-port "$GPORT" --log-level "$1" >>"$TMP/daemon.log" 2>&1 &
+			--compute-port "$CPORT" --image-port "$GPORT" --internal-port "$NPORT" --log-level "$1" >>"$TMP/daemon.log" 2>&1 &
 	else
 		env -u NOVALITE_ADMIN_PASSWORD "$BIN" ${CONF:+--config "$CONF"} --state-dir "$STATE" --bind 127.0.0.1 --identity-port "$IPORT" \
-			--compute-port "$CPORT" --image-port "$GPORT" --log-level "$1" >>"$TMP/daemon.log" 2>&1 &
+			--compute-port "$CPORT" --image-port "$GPORT" --internal-port "$NPORT" --log-level "$1" >>"$TMP/daemon.log" 2>&1 &
 	fi
 	DPID=$!
 	# Ready = openrc written. On a restart the old openrc is still there until the daemon
@@ -207,8 +211,8 @@ rec START_RUNS "$START_RUNS"
 rec ARGON_MIB "$("$BIN" --print-sample-config | awk -F'= *' '/password_hash_memlimit_kib/ { printf "%d", $2 / 1024 }')"
 
 # shellcheck disable=SC2046  # three port numbers, split on purpose
-set -- $("$PY" "$LIB" ports 3)
-IPORT=$1 CPORT=$2 GPORT=$3
+set -- $("$PY" "$LIB" ports 4)
+IPORT=$1 CPORT=$2 GPORT=$3 NPORT=$4
 log "binary $BIN; ports identity $IPORT compute $CPORT image $GPORT; temp dir $TMP"
 
 # ---- start, idle RSS -------------------------------------------------------------------
@@ -278,7 +282,7 @@ fi
 
 # ---- 6. start-up time ------------------------------------------------------------------
 log "start-up: ${START_RUNS} fresh, ${START_RUNS} existing, ${START_RUNS} existing with password env"
-"$PY" "$LIB" startup "$BIN" "$TMP" "$STATE" "$START_RUNS" "$IPORT" "$CPORT" "$GPORT" "$PW" "$LOGLEVEL" >>"$RES" ||
+"$PY" "$LIB" startup "$BIN" "$TMP" "$STATE" "$START_RUNS" "$IPORT" "$CPORT" "$GPORT" "$NPORT" "$PW" "$LOGLEVEL" >>"$RES" ||
 	{ tail -n 20 "$TMP/startup.log" >&2; die "start-up measurement failed"; }
 
 # ---- 7. images -------------------------------------------------------------------------
@@ -426,6 +430,18 @@ BUSY1=$(busy_ticks) OWN1=$(cat "$TMP/own1") T1=$(date +%s)
 rec OTHER_CPU_S "$(awk -v b="$((BUSY1 - BUSY0))" -v o="$((OWN1 - OWN0))" -v hz="$CLK_TCK" \
 	'BEGIN { x = (b - o) / hz; printf "%.1f", x < 0 ? 0 : x }')"
 rec BENCH_WALL_S "$((T1 - T0))"
+
+# ---- 8. servers (BENCH_SERVERS=1) -----------------------------------------------------
+# Its own daemon with the embedded agent on the test driver and 10 fake hosts: create ->
+# ACTIVE latency, 8 concurrent clients, deletes, detail of 1,000 servers, show at 16
+# connections (wrk), and one scheduling decision over 1,000 / 10,000 hosts (sched-bench).
+# After the CPU accounting above: this section's daemon is not "other load".
+if [ "${BENCH_SERVERS:-1}" = 1 ]; then
+	log "servers: lifecycle, lists, scheduler"
+	SCHED_BIN=${NOVALITE_SCHED_BENCH_BIN:-$(dirname "$BIN")/sched-bench}
+	[ -x "$SCHED_BIN" ] || die "$SCHED_BIN missing (make sched-bench)"
+	"$PY" "$HERE/servers_bench.py" "$BIN" "$SCHED_BIN" "$TMP" "$LUA" >>"$RES" || die "servers benchmark failed"
+fi
 
 # ---- report ----------------------------------------------------------------------------
 set +e

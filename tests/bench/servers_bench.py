@@ -226,7 +226,7 @@ def main():
         for line in r.stdout.splitlines():
             # "sched 1000 hosts: p50 123.4 us p99 150.2 us"
             w = line.split()
-            if len(w) >= 8 and w[0] == "sched":
+            if len(w) >= 8 and w[0] == "sched" and w[2] == "hosts:":
                 out["sched_%s_p50_us" % w[1]] = w[4]
                 out["sched_%s_p99_us" % w[1]] = w[7]
     finally:
