@@ -49,6 +49,13 @@ H(server_tag_delete); H(server_ips); H(server_ips_network); H(instance_action_li
 
 /* admin views (api/compute/services.c, hypervisors.c, availability_zones.c, aggregates.c,
  * server_groups.c, usage.c) */
+H(compute_service_list); H(compute_service_update); H(compute_service_action); H(compute_service_delete);
+H(hypervisor_list); H(hypervisor_detail); H(hypervisor_show); H(hypervisor_statistics); H(hypervisor_uptime);
+H(hypervisor_search); H(hypervisor_servers);
+H(az_list); H(az_detail);
+H(aggregate_list); H(aggregate_create); H(aggregate_show); H(aggregate_update); H(aggregate_delete); H(aggregate_action);
+H(server_group_list); H(server_group_create); H(server_group_show); H(server_group_delete);
+H(usage_list); H(usage_show);
 /* @@ADMIN@@ */
 
 /* agent protocol (api/internal/) */

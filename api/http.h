@@ -139,6 +139,8 @@ const char *req_header(const struct req *r, const char *name);
 /* Calls fn for every query parameter, in order (repeated ones once per value). */
 void req_query_each(const struct req *r, void (*fn)(const char *key, const char *value, void *ctx), void *ctx);
 void resp_json(struct resp *out, int status, json_t *body);   /* steals body */
+/* True when the client has closed its end (a long poll whose agent went away). */
+bool req_client_gone(const struct req *r);
 void resp_header(struct resp *out, const char *name, const char *value);
 /* Base URL of a service as clients should reach it, e.g. "http://127.0.0.1:8774". */
 const char *service_base_url(enum service svc);

@@ -324,5 +324,6 @@ int main(int argc, char **argv)
 	internal_shutdown();   /* long polls answer now, so the internal port stops at once */
 	server_stop();
 	db_thread_close();
+	log_info("stopped");
 	return 0;
 }

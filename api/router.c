@@ -170,6 +170,46 @@ const struct route routes[] = {
 
 /* ---- admin views: services, hypervisors, availability zones, aggregates, server groups,
  * usage ------------------------------------------------------------------------------------ */
+/* os-services: before 2.53 a PUT names an action and the body the service (host, binary);
+ * from 2.53 the path names the service by uuid. */
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-services",          compute_service_list,   POL_ADMIN, "os_compute_api:os-services:list", ANY_MV, QUERY(service_index_query, 75) },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/os-services/{action}", compute_service_action, POL_ADMIN, "os_compute_api:os-services:update", 1, 10, BODY(service_update_v21, struct service_in) },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/os-services/{action}", compute_service_action, POL_ADMIN, "os_compute_api:os-services:update", 11, 52, BODY(service_update_v211, struct service_in) },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/os-services/{id}",     compute_service_update, POL_ADMIN, "os_compute_api:os-services:update", 53, MAXMV, BODY(service_update_v253, struct service_in) },
+{ SVC_COMPUTE, M_DELETE,     "/v2.1/os-services/{id}",     compute_service_delete, POL_ADMIN, "os_compute_api:os-services:delete", ANY_MV, NOBODY },
+/* os-hypervisors: paging from 2.33; from 2.53 uuids, query filters instead of search/servers. */
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-hypervisors",        hypervisor_list,   POL_ADMIN, "os_compute_api:os-hypervisors:list", 1, 32, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-hypervisors",        hypervisor_list,   POL_ADMIN, "os_compute_api:os-hypervisors:list", 33, 52, QUERY(hypervisor_index_query_v233, 0) },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-hypervisors",        hypervisor_list,   POL_ADMIN, "os_compute_api:os-hypervisors:list", 53, MAXMV, QUERY(hypervisor_index_query_v253, 53) },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-hypervisors/detail", hypervisor_detail, POL_ADMIN, "os_compute_api:os-hypervisors:list-detail", 1, 32, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-hypervisors/detail", hypervisor_detail, POL_ADMIN, "os_compute_api:os-hypervisors:list-detail", 33, 52, QUERY(hypervisor_index_query_v233, 0) },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-hypervisors/detail", hypervisor_detail, POL_ADMIN, "os_compute_api:os-hypervisors:list-detail", 53, MAXMV, QUERY(hypervisor_index_query_v253, 53) },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-hypervisors/statistics", hypervisor_statistics, POL_ADMIN, "os_compute_api:os-hypervisors:statistics", 1, 87, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-hypervisors/{id}",   hypervisor_show,   POL_ADMIN, "os_compute_api:os-hypervisors:show", 1, 52, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-hypervisors/{id}",   hypervisor_show,   POL_ADMIN, "os_compute_api:os-hypervisors:show", 53, MAXMV, QUERY(hypervisor_show_query_v253, 53) },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-hypervisors/{id}/uptime",       hypervisor_uptime,  POL_ADMIN, "os_compute_api:os-hypervisors:uptime", 1, 87, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-hypervisors/{pattern}/search",  hypervisor_search,  POL_ADMIN, "os_compute_api:os-hypervisors:search", 1, 52, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-hypervisors/{pattern}/servers", hypervisor_servers, POL_ADMIN, "os_compute_api:os-hypervisors:servers", 1, 52, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-availability-zone",        az_list,   POL_ANY,   "os_compute_api:os-availability-zone:list", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-availability-zone/detail", az_detail, POL_ADMIN, "os_compute_api:os-availability-zone:detail", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-aggregates",        aggregate_list,   POL_ADMIN, "os_compute_api:os-aggregates:index", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_POST,       "/v2.1/os-aggregates",        aggregate_create, POL_ADMIN, "os_compute_api:os-aggregates:create", ANY_MV, BODY(aggregate_create_spec, struct aggregate_in) },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-aggregates/{id}",   aggregate_show,   POL_ADMIN, "os_compute_api:os-aggregates:show", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_PUT,        "/v2.1/os-aggregates/{id}",   aggregate_update, POL_ADMIN, "os_compute_api:os-aggregates:update", ANY_MV, BODY(aggregate_update_spec, struct aggregate_in) },
+{ SVC_COMPUTE, M_DELETE,     "/v2.1/os-aggregates/{id}",   aggregate_delete, POL_ADMIN, "os_compute_api:os-aggregates:delete", ANY_MV, NOBODY },
+/* Each action has its own rule (all admin): checked per action in the handler. */
+{ SVC_COMPUTE, M_POST,       "/v2.1/os-aggregates/{id}/action", aggregate_action, POL_ANY, "os_compute_api:os-aggregates:{add_host,remove_host,set_metadata}", ANY_MV, BODY_OPEN(aggregate_action_spec, struct aggregate_in) },
+/* os-server-groups: project-owned; "policies" until 2.63, "policy" + "rules" from 2.64. */
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-server-groups",      server_group_list,   POL_READER, "os_compute_api:os-server-groups:index", ANY_MV, QUERY(server_group_index_query, 75) },
+{ SVC_COMPUTE, M_POST,       "/v2.1/os-server-groups",      server_group_create, POL_MEMBER, "os_compute_api:os-server-groups:create", 1, 63, BODY(server_group_create_v21, struct server_group_in) },
+{ SVC_COMPUTE, M_POST,       "/v2.1/os-server-groups",      server_group_create, POL_MEMBER, "os_compute_api:os-server-groups:create", 64, MAXMV, BODY(server_group_create_v264, struct server_group_in) },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-server-groups/{id}", server_group_show,   POL_READER, "os_compute_api:os-server-groups:show", ANY_MV, NOBODY },
+{ SVC_COMPUTE, M_DELETE,     "/v2.1/os-server-groups/{id}", server_group_delete, POL_MEMBER, "os_compute_api:os-server-groups:delete", ANY_MV, NOBODY },
+/* os-simple-tenant-usage: paging from 2.40; show is the owner's or an admin's (checked in the handler). */
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-simple-tenant-usage",             usage_list, POL_ADMIN,  "os_compute_api:os-simple-tenant-usage:list", 1, 39, QUERY(usage_index_query, 0) },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-simple-tenant-usage",             usage_list, POL_ADMIN,  "os_compute_api:os-simple-tenant-usage:list", 40, MAXMV, QUERY(usage_index_query_v240, 75) },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-simple-tenant-usage/{tenant_id}", usage_show, POL_READER, "os_compute_api:os-simple-tenant-usage:show", 1, 39, QUERY(usage_show_query, 0) },
+{ SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/os-simple-tenant-usage/{tenant_id}", usage_show, POL_READER, "os_compute_api:os-simple-tenant-usage:show", 40, MAXMV, QUERY(usage_show_query_v240, 75) },
 /* @@ADMIN@@ */
 
 /* ---- image (Glance v2), port 9292 ------------------------------------------------------- */

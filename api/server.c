@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -99,6 +100,18 @@ static enum http_method parse_method(const char *m)
 	if (!strcmp(m, "DELETE")) return M_DELETE;
 	if (!strcmp(m, "PATCH")) return M_PATCH;
 	return 0;
+}
+
+bool req_client_gone(const struct req *r)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct pollfd p;
+	if (!ci)
+		return false;
+	p.fd = ci->connect_fd;
+	p.events = POLLRDHUP;
+	p.revents = 0;
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 static void render_error(const struct req *r, const struct nl_error *err, struct resp *out)
@@ -492,7 +505,7 @@ int server_start(struct nl_error *err)
 		}
 		daemons[s] = MHD_start_daemon(
 			(tpc ? MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL : MHD_USE_EPOLL) |
-				MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+				MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
 			0, NULL, NULL, on_request, (void *)(intptr_t)s,
 			MHD_OPTION_LISTEN_SOCKET, lfd,
 			/* (MHD warns about any pool size with a thread per connection: the slot

@@ -23,6 +23,7 @@ struct agent_config {
 	int fake_vcpus;           /* per simulated host (default 16) */
 	long long fake_ram_mb;    /* default 32768 */
 	long long fake_disk_gb;   /* default 1000 */
+	int fake_spawn_delay_ms;  /* fake only: each spawn sleeps this long (tests kill an agent mid-build) */
 	int heartbeat_s;          /* default 10 */
 	int poll_wait_s;          /* long-poll wait, default 20 */
 };

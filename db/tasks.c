@@ -130,9 +130,19 @@ int64_t db_task_insert(const char *host, const char *uuid, const char *kind, int
 	return sqlite3_last_insert_rowid(db_conn());
 }
 
+/* A lease lasts this long: a task whose result never came (the agent lost it, or the
+ * API refused it) is handed out again after it. */
+#define LEASE_US (300LL * 1000000)
+
 json_t *db_tasks_lease(const char *agent, int max, int64_t now, struct nl_error *err)
 {
-	sqlite3_stmt *st = db_stmt("UPDATE tasks SET state = 'running', leased_at = ?2, attempts = attempts + 1 "
+	sqlite3_stmt *st = db_stmt("UPDATE tasks SET state = 'queued' WHERE state = 'running' AND leased_at < ?2 AND "
+				   "host IN (SELECT host FROM compute_hosts WHERE agent = ?1)");
+	db_bind_text(st, 1, agent);
+	sqlite3_bind_int64(st, 2, now - LEASE_US);
+	if (db_exec_stmt(st, err, NULL))
+		return NULL;
+	st = db_stmt("UPDATE tasks SET state = 'running', leased_at = ?2, attempts = attempts + 1 "
 				   "WHERE id IN (SELECT t.id FROM tasks t JOIN compute_hosts h ON h.host = t.host WHERE "
 				   "h.agent = ?1 AND t.state = 'queued' ORDER BY t.id LIMIT ?3) "
 				   "RETURNING id, kind, host, instance_uuid, action_id");

@@ -84,6 +84,14 @@ static int lease_tx(void *p, struct nl_error *err)
 	return c->tasks ? 0 : -1;
 }
 
+struct drop_ctx { int64_t id; };
+
+static int drop_tx(void *p, struct nl_error *err)
+{
+	struct drop_ctx *d = p;
+	return db_task_finish(d->id, false, "instance not found", nl_now_us(), err);
+}
+
 int internal_tasks_poll(struct req *r, struct resp *out, struct nl_error *err)
 {
 	struct lease_ctx c = { req_param(r, 0), NULL };
@@ -100,6 +108,12 @@ int internal_tasks_poll(struct req *r, struct resp *out, struct nl_error *err)
 	deadline.tv_sec += wait_s;
 	for (;;) {
 		uint64_t g = wake_generation();
+		/* A poll whose agent went away (killed, restarted) must not lease tasks it
+		 * can never deliver: the agent's next life would wait for them. */
+		if (req_client_gone(r)) {
+			nl_err_set(err, 499, "The agent closed the connection.");
+			return -1;
+		}
 		if (db_tx_run(lease_tx, &c, err))
 			return -1;
 		if (json_array_size(c.tasks) || !wait_past(g, &deadline))
@@ -112,8 +126,13 @@ int internal_tasks_poll(struct req *r, struct resp *out, struct nl_error *err)
 	size_t i;
 	json_array_foreach(c.tasks, i, t) {
 		json_t *row = db_server_get(json_string_value(json_object_get(t, "instance_uuid")), NULL, true);
-		if (!row)
+		if (!row) {
+			/* Its instance is gone (purged): nothing to do, finish it here. */
+			struct nl_error e2 = { 0 };
+			struct drop_ctx d = { json_integer_value(json_object_get(t, "id")) };
+			db_tx_run(drop_tx, &d, &e2);
 			continue;
+		}
 		json_array_append_new(list, json_pack("{s:O, s:O, s:O, s:o}", "id", json_object_get(t, "id"), "kind",
 						      json_object_get(t, "kind"), "host", json_object_get(t, "host"),
 						      "instance", internal_instance_payload(row)));

@@ -205,9 +205,12 @@ def test_concurrent_creates_none_lost_no_overcommit(http, daemon, image,
                   "--fake-ram-mb", 4096, "--fake-vcpus", 64).start()
     try:
         wait_hosts(http, {"small-0001", "small-0004"})
-        for h in ("node-a", "node-b"):   # only the small fleet takes these
-            http.compute("PUT", "/os-services/disable", json={
+        # Only the small fleet takes these (node-slow's agent is gone but its
+        # host stays "up" until service_down_time: Nova would schedule to it too).
+        for h in ("node-a", "node-b", "node-slow"):
+            r = http.compute("PUT", "/os-services/disable", json={
                 "host": h, "binary": "nova-compute"})
+            assert r.status_code == 200, r.text
         pid = http.admin_project_id
         http.compute("PUT", "/os-quota-sets/%s" % pid, json={"quota_set": {
             "instances": -1, "cores": -1, "ram": -1}})
@@ -248,7 +251,7 @@ def test_concurrent_creates_none_lost_no_overcommit(http, daemon, image,
         names = [s["name"] for s in final.values()]
         assert len(set(names)) == 100
     finally:
-        for h in ("node-a", "node-b"):
+        for h in ("node-a", "node-b", "node-slow"):
             http.compute("PUT", "/os-services/enable", json={
                 "host": h, "binary": "nova-compute"})
         fleet.stop()

@@ -1,0 +1,777 @@
+/* The compute agent (compute/agent.h, protocol in docs/agent-protocol.md).
+ *
+ * Life: open one virt connection per host → authenticate and register every host →
+ * reconcile each host with what the API says it should run → loop { heartbeat when due,
+ * long-poll tasks, run each through the virt driver of its host, post the result }.
+ * Everything runs on one thread, one task at a time: fake tasks take well under a
+ * millisecond, and ordering per instance comes for free.
+ *
+ * While the API is unreachable every request is retried with a doubling back-off (1 s
+ * up to 30 s), logged once when the outage starts and once when it ends. agent_stop()
+ * cancels the HTTP client, which interrupts a long poll or a back-off sleep at once.
+ * A task whose result could not be delivered stays leased; the API hands it out again
+ * after the agent registers anew, and tasks are idempotent. */
+#include "compute/agent.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "compute/http.h"
+#include "compute/virt.h"
+
+#define BACKOFF_MIN_MS 1000
+#define BACKOFF_MAX_MS 30000
+#define START_TIMEOUT_S 30        /* agent_start_thread: registration must succeed by then */
+#define POLL_GRACE_S 15           /* HTTP timeout of a long poll beyond its wait */
+#define REQUEST_TIMEOUT_S 30
+#define CONSOLE_MAX 60000         /* the API accepts 64 KiB of console per result */
+
+struct agent_host {
+	char name[128];
+	struct virt_conn *conn;
+};
+
+struct agent {
+	struct agent_config cfg;
+	char name[128];               /* the agent name: long-poll key */
+	char host_ip[64];
+	const struct virt_driver *drv;
+	struct http_client *http;
+	struct agent_host *hosts;     /* sorted by name */
+	size_t nhosts;
+	long long last_heartbeat_ms;
+	bool outage;                  /* the API is unreachable: logged once */
+	long long outage_since_ms;
+	long backoff_ms;
+};
+
+/* One agent per process: agent_stop() must find it from any thread. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	atomic_bool stop;
+	struct http_client *http;     /* of the running agent, to cancel */
+	bool thread_running;
+	pthread_t thread;
+	enum { RUN_IDLE, RUN_STARTING, RUN_REGISTERED, RUN_FAILED } state;
+	struct agent_config cfg;      /* the thread's copy */
+	struct nl_error err;          /* the thread's failure, or the latest outage */
+} ctl = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static bool stopping(void)
+{
+	return atomic_load(&ctl.stop);
+}
+
+void agent_config_defaults(struct agent_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->api_url, sizeof(cfg->api_url), "http://127.0.0.1:8790");
+	snprintf(cfg->auth_url, sizeof(cfg->auth_url), "http://127.0.0.1:5000/v3");
+	snprintf(cfg->username, sizeof(cfg->username), "novalite-compute");
+	snprintf(cfg->project_name, sizeof(cfg->project_name), "service");
+	snprintf(cfg->user_domain, sizeof(cfg->user_domain), "Default");
+	snprintf(cfg->project_domain, sizeof(cfg->project_domain), "Default");
+	if (gethostname(cfg->host, sizeof(cfg->host)) != 0 || !cfg->host[0])
+		snprintf(cfg->host, sizeof(cfg->host), "localhost");
+	cfg->host[sizeof(cfg->host) - 1] = '\0';
+	snprintf(cfg->libvirt_uri, sizeof(cfg->libvirt_uri), "test:///default");
+	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "var-compute");
+	cfg->fake_vcpus = 16;
+	cfg->fake_ram_mb = 32768;
+	cfg->fake_disk_gb = 1000;
+	cfg->heartbeat_s = 10;
+	cfg->poll_wait_s = 20;
+}
+
+/* ---- talking to the API --------------------------------------------------------------------- */
+
+static void outage_begin(struct agent *a, const struct nl_error *err)
+{
+	if (!a->outage) {
+		a->outage = true;
+		a->outage_since_ms = now_ms();
+		a->backoff_ms = BACKOFF_MIN_MS;
+		log_warn("the API is unreachable (%s); retrying with back-off until it answers", err->msg);
+	}
+	pthread_mutex_lock(&ctl.mu);
+	ctl.err = *err;
+	pthread_mutex_unlock(&ctl.mu);
+}
+
+static void outage_end(struct agent *a)
+{
+	if (a->outage)
+		log_info("the API answers again (after %lld s)", (now_ms() - a->outage_since_ms) / 1000);
+	a->outage = false;
+	a->backoff_ms = BACKOFF_MIN_MS;
+}
+
+/* Sleeps the current back-off and doubles it. false when the agent is stopping. */
+static bool back_off(struct agent *a)
+{
+	long ms = a->backoff_ms;
+	a->backoff_ms = ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ms * 2;
+	return http_sleep(a->http, ms) == 0;
+}
+
+/* One request, retried while the API is unreachable (no answer, or 502/503/504 from a
+ * proxy or a restarting API). Returns the HTTP status, or HTTP_CANCELLED. */
+static int api_call(struct agent *a, const char *method, const char *path, json_t *body, long timeout_s,
+		    json_t **resp, struct nl_error *err)
+{
+	for (;;) {
+		int st = http_request(a->http, method, path, body, timeout_s, resp, err);
+		if (st == HTTP_CANCELLED)
+			return st;
+		if (st != HTTP_UNREACHABLE && st != 502 && st != 503 && st != 504) {
+			outage_end(a);
+			return st;
+		}
+		if (resp) {
+			json_decref(*resp);
+			*resp = NULL;
+		}
+		outage_begin(a, err);
+		if (!back_off(a))
+			return HTTP_CANCELLED;
+	}
+}
+
+/* ---- hosts ---------------------------------------------------------------------------------- */
+
+static json_t *cpu_info_json(const struct virt_cpu_info *cpu)
+{
+	return json_pack("{s:s, s:s, s:s, s:{s:i, s:i, s:i}, s:I, s:[]}", "arch", cpu->arch, "model", cpu->model,
+			 "vendor", cpu->vendor, "topology", "sockets", cpu->sockets, "cores", cpu->cores, "threads",
+			 cpu->threads, "mhz", (json_int_t)cpu->mhz, "features");
+}
+
+/* POST /internal/v1/hosts for one host. 0, 1 when stopping, -1 with err when refused. */
+static int register_host(struct agent *a, struct agent_host *h, struct nl_error *err)
+{
+	struct virt_host_info hi;
+	json_t *resp = NULL;
+
+	if (a->drv->host_info(h->conn, &hi, err))
+		return -1;
+	json_t *body = json_pack("{s:{s:s, s:s, s:s, s:s, s:I, s:s, s:i, s:I, s:I, s:o, s:s}}", "host", "host",
+				 h->name, "agent", a->name, "hypervisor_hostname", hi.hypervisor_hostname,
+				 "hypervisor_type", hi.hypervisor_type, "hypervisor_version",
+				 (json_int_t)hi.hypervisor_version, "arch", hi.arch, "vcpus", hi.vcpus, "memory_mb",
+				 (json_int_t)hi.memory_mb, "local_gb", (json_int_t)hi.local_gb, "cpu_info",
+				 cpu_info_json(&hi.cpu), "host_ip", a->host_ip);
+	int st = api_call(a, "POST", "/internal/v1/hosts", body, REQUEST_TIMEOUT_S, &resp, err);
+	json_decref(body);
+	if (st == HTTP_CANCELLED)
+		return 1;
+	if (st != 200 && st != 201) {
+		json_decref(resp);
+		if (st < 400)
+			nl_err_set(err, 502, "Registering host %s: unexpected HTTP %d from the API.", h->name, st);
+		return -1;
+	}
+	json_t *jh = json_object_get(resp, "host");
+	log_info("host %s registered (id %lld, %s %llu, %d vCPUs, %lld MB, %lld GB%s)", h->name,
+		 (long long)json_integer_value(json_object_get(jh, "id")), hi.hypervisor_type, hi.hypervisor_version,
+		 hi.vcpus, hi.memory_mb, hi.local_gb,
+		 json_is_true(json_object_get(jh, "disabled")) ? ", disabled" : "");
+	json_decref(resp);
+	return 0;
+}
+
+static int register_all(struct agent *a, struct nl_error *err)
+{
+	for (size_t i = 0; i < a->nhosts; i++) {
+		int rc = register_host(a, &a->hosts[i], err);
+		if (rc)
+			return rc;
+	}
+	a->last_heartbeat_ms = now_ms();
+	return 0;
+}
+
+static int host_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct agent_host *)x)->name, ((const struct agent_host *)y)->name);
+}
+
+static struct agent_host *find_host(struct agent *a, const char *name)
+{
+	struct agent_host key;
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	return bsearch(&key, a->hosts, a->nhosts, sizeof(key), host_cmp);
+}
+
+/* ---- instances ---------------------------------------------------------------------------- */
+
+static void copy_str(json_t *obj, const char *key, char *out, size_t len)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	snprintf(out, len, "%s", s ? s : "");
+}
+
+/* The driver's view of a protocol INSTANCE. false when it has no usable uuid or id. */
+static bool parse_instance(json_t *j, struct virt_instance *inst)
+{
+	memset(inst, 0, sizeof(*inst));
+	copy_str(j, "uuid", inst->uuid, sizeof(inst->uuid));
+	inst->id = json_integer_value(json_object_get(j, "id"));
+	copy_str(j, "hostname", inst->hostname, sizeof(inst->hostname));
+	copy_str(j, "display_name", inst->display_name, sizeof(inst->display_name));
+	copy_str(j, "project_id", inst->project_id, sizeof(inst->project_id));
+	copy_str(j, "user_id", inst->user_id, sizeof(inst->user_id));
+	copy_str(j, "flavor_name", inst->flavor_name, sizeof(inst->flavor_name));
+	copy_str(j, "fixed_ip", inst->fixed_ip, sizeof(inst->fixed_ip));
+	copy_str(j, "mac_address", inst->mac_address, sizeof(inst->mac_address));
+	inst->vcpus = (int)json_integer_value(json_object_get(j, "vcpus"));
+	inst->memory_mb = json_integer_value(json_object_get(j, "memory_mb"));
+	inst->root_gb = json_integer_value(json_object_get(j, "root_gb"));
+	virt_instance_set_name(inst);
+	return inst->id > 0 && strlen(inst->uuid) == VIRT_UUID_LEN;
+}
+
+/* Power state for a result or a report: a missing domain is NOSTATE, as Nova says. */
+static int power_state(struct agent *a, struct agent_host *h, const char *uuid)
+{
+	struct nl_error err = { 0 };
+	int st = VIRT_POWER_NOSTATE;
+	if (!a->drv->get_power_state || a->drv->get_power_state(h->conn, uuid, &st, &err))
+		return -1;
+	return st == VIRT_POWER_MISSING ? VIRT_POWER_NOSTATE : st;
+}
+
+static bool is(const char *s, const char *a, const char *b, const char *c)
+{
+	return !strcmp(s, a) || (b && !strcmp(s, b)) || (c && !strcmp(s, c));
+}
+
+/* Rebuilds a missing domain in the state vm_state describes (the fake loses every domain
+ * when the agent restarts). Returns 1 for states that have no domain to rebuild: building
+ * (its build task is queued), error (the build may never have reached the hypervisor). */
+static int restore_domain(struct agent *a, struct agent_host *h, const struct virt_instance *inst,
+			  const char *vm_state, struct nl_error *err)
+{
+	const struct virt_driver *d = a->drv;
+	if (is(vm_state, "active", "rescued", "resized"))
+		return d->spawn(h->conn, inst, err);
+	if (is(vm_state, "paused", NULL, NULL))
+		return d->spawn(h->conn, inst, err) ? -1 : d->pause(h->conn, inst, err);
+	if (is(vm_state, "suspended", NULL, NULL))
+		return d->spawn(h->conn, inst, err) ? -1 : d->suspend(h->conn, inst, err);
+	if (is(vm_state, "stopped", "soft-delete", "shelved"))
+		return d->power_off(h->conn, inst, err);   /* defined, not running */
+	return 1;
+}
+
+static bool listed(char (*uuids)[VIRT_UUID_LEN + 1], size_t n, const char *uuid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(uuids[i], uuid))
+			return true;
+	return false;
+}
+
+static void report_power(struct agent *a, const struct virt_instance *inst, int power)
+{
+	char path[128];
+	struct nl_error err = { 0 };
+	json_t *body = json_pack("{s:i}", "power_state", power);
+	snprintf(path, sizeof(path), "/internal/v1/instances/%s/power_state", inst->uuid);
+	int st = api_call(a, "PUT", path, body, REQUEST_TIMEOUT_S, NULL, &err);
+	json_decref(body);
+	if (st >= 300)
+		log_warn("power state report for %s: %s", inst->uuid, err.msg);
+}
+
+/* Makes host h match the API: missing domains rebuilt, orphans removed, drift reported.
+ * Failures are logged and skipped: one bad instance must not keep the host from serving. */
+static void reconcile_host(struct agent *a, struct agent_host *h)
+{
+	char path[400], esc[400];
+	struct nl_error err = { 0 };
+	json_t *resp = NULL, *j;
+	char (*uuids)[VIRT_UUID_LEN + 1] = NULL;
+	size_t ndom = 0, i, restored = 0, orphans = 0, drift = 0;
+
+	const struct virt_driver *d = a->drv;
+	if (!d->list_domains || !d->spawn || !d->power_off || !d->pause || !d->suspend || !d->destroy) {
+		log_warn("reconcile of host %s skipped: the %s driver cannot do it", h->name, d->name);
+		return;
+	}
+	http_path_escape(h->name, esc, sizeof(esc));
+	snprintf(path, sizeof(path), "/internal/v1/hosts/%s/instances", esc);
+	int st = api_call(a, "GET", path, NULL, REQUEST_TIMEOUT_S, &resp, &err);
+	json_t *list = json_object_get(resp, "instances");
+	if (st != 200 || !json_is_array(list)) {
+		if (st != HTTP_CANCELLED)
+			log_warn("reconcile of host %s skipped: %s", h->name, st == 200 ? "no instance list" : err.msg);
+		json_decref(resp);
+		return;
+	}
+	if (a->drv->list_domains(h->conn, &uuids, &ndom, &err)) {
+		log_warn("reconcile of host %s skipped: %s", h->name, err.msg);
+		json_decref(resp);
+		return;
+	}
+	json_array_foreach(list, i, j) {
+		struct virt_instance inst;
+		const char *vm = json_string_value(json_object_get(j, "vm_state"));
+		const char *task = json_string_value(json_object_get(j, "task_state"));
+		if (!parse_instance(j, &inst) || !vm)
+			continue;
+		memset(&err, 0, sizeof(err));
+		if (!listed(uuids, ndom, inst.uuid) && !(task && !strcmp(task, "deleting"))) {
+			int rc = restore_domain(a, h, &inst, vm, &err);
+			if (rc < 0)
+				log_warn("host %s: cannot restore %s (%s): %s", h->name, inst.uuid, vm, err.msg);
+			restored += rc == 0;
+		}
+		int power = power_state(a, h, inst.uuid);
+		if (!task && !strcmp(vm, "stopped") && (power == VIRT_POWER_RUNNING || power == VIRT_POWER_PAUSED)) {
+			/* Nova's power sync stops a stopped server found running: so do we. */
+			log_info("host %s: %s is stopped but its domain runs: stopping it", h->name, inst.uuid);
+			if (a->drv->power_off(h->conn, &inst, &err))
+				log_warn("host %s: cannot stop %s: %s", h->name, inst.uuid, err.msg);
+			power = power_state(a, h, inst.uuid);
+		}
+		/* The API ignores reports while a task is in flight: skip those. */
+		if (!task && power >= 0 && power != json_integer_value(json_object_get(j, "power_state"))) {
+			report_power(a, &inst, power);
+			drift++;
+		}
+	}
+	for (i = 0; i < ndom; i++) {
+		bool known = false;
+		size_t k;
+		json_array_foreach(list, k, j) {
+			const char *u = json_string_value(json_object_get(j, "uuid"));
+			if (u && !strcmp(u, uuids[i])) {
+				known = true;
+				break;
+			}
+		}
+		if (known)
+			continue;
+		struct virt_instance orphan = { 0 };
+		snprintf(orphan.uuid, sizeof(orphan.uuid), "%s", uuids[i]);
+		snprintf(orphan.name, sizeof(orphan.name), "orphan");
+		memset(&err, 0, sizeof(err));
+		if (a->drv->destroy(h->conn, &orphan, &err))
+			log_warn("host %s: cannot remove orphan domain %s: %s", h->name, uuids[i], err.msg);
+		else
+			orphans++;
+	}
+	free(uuids);
+	if (restored || orphans || drift)
+		log_info("host %s reconciled: %zu instances, %zu domains restored, %zu orphans removed, "
+			 "%zu power states reported", h->name, json_array_size(list), restored, orphans, drift);
+	json_decref(resp);
+}
+
+static void reconcile_all(struct agent *a)
+{
+	for (size_t i = 0; i < a->nhosts && !stopping(); i++)
+		reconcile_host(a, &a->hosts[i]);
+}
+
+/* ---- tasks -------------------------------------------------------------------------------- */
+
+typedef int (*virt_op)(struct virt_conn *c, const struct virt_instance *inst, struct nl_error *err);
+
+/* The driver entry of a task kind (NULL: unsupported by this driver); reboots, which take
+ * a flag, are handled by the caller. *known is false for a kind the protocol lacks. */
+static virt_op op_of(const struct virt_driver *d, const char *kind, bool *known)
+{
+	const struct { const char *kind; virt_op op; } ops[] = {
+		{ "build", d->spawn }, { "delete", d->destroy }, { "stop", d->power_off },
+		{ "start", d->power_on }, { "pause", d->pause }, { "unpause", d->unpause },
+		{ "suspend", d->suspend }, { "resume", d->resume },
+	};
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (!strcmp(ops[i].kind, kind)) {
+			*known = true;
+			return ops[i].op;
+		}
+	*known = false;
+	return NULL;
+}
+
+/* Runs one task kind through the driver of its host. */
+static int run_kind(const struct virt_driver *d, struct virt_conn *c, const char *kind,
+		    const struct virt_instance *inst, struct nl_error *err)
+{
+	bool known, reboot = !strcmp(kind, "reboot_soft") || !strcmp(kind, "reboot_hard");
+	virt_op op = reboot ? NULL : op_of(d, kind, &known);
+
+	if (reboot && d->reboot)
+		return d->reboot(c, inst, !strcmp(kind, "reboot_hard"), err);
+	if (op)
+		return op(c, inst, err);
+	if (reboot || known)
+		nl_err_set(err, 501, "This hypervisor does not support the task '%s'.", kind);
+	else
+		nl_err_set(err, 400, "Unknown task kind '%s'.", kind);
+	return -1;
+}
+
+/* The tail of the console text, cut at a UTF-8 character boundary. */
+static const char *console_tail(const char *text)
+{
+	size_t n = strlen(text);
+	if (n <= CONSOLE_MAX)
+		return text;
+	text += n - CONSOLE_MAX;
+	while ((*text & 0xC0) == 0x80)
+		text++;
+	return text;
+}
+
+static void post_result(struct agent *a, long long id, bool ok, int power, const char *message,
+			const char *console)
+{
+	char path[64];
+	struct nl_error err = { 0 };
+	json_t *result = json_pack("{s:s}", "status", ok ? "done" : "failed");
+	if (power >= 0)
+		json_object_set_new(result, "power_state", json_integer(power));
+	/* json_string() refuses invalid UTF-8 (a hypervisor message could carry some). */
+	if (!ok) {
+		json_t *m = json_string(message);
+		json_object_set_new(result, "message",
+				    m ? m : json_string("The hypervisor reported an error that is not valid UTF-8."));
+	}
+	json_t *text = console ? json_string(console_tail(console)) : NULL;
+	if (text)
+		json_object_set_new(result, "console", text);
+	json_t *body = json_pack("{s:o}", "result", result);
+	snprintf(path, sizeof(path), "/internal/v1/tasks/%lld", id);
+	int st = api_call(a, "POST", path, body, REQUEST_TIMEOUT_S, NULL, &err);
+	json_decref(body);
+	if (st == 404)
+		log_info("task %lld: the API no longer expects its result (%s)", id, err.msg);
+	else if (st == HTTP_CANCELLED)
+		log_info("task %lld: result not delivered, the agent is stopping (the task will run again)", id);
+	else if (st >= 300)
+		log_warn("task %lld: result not accepted: %s", id, err.msg);
+}
+
+static void run_task(struct agent *a, json_t *task)
+{
+	json_t *jid = json_object_get(task, "id");
+	const char *kind = json_string_value(json_object_get(task, "kind"));
+	const char *host = json_string_value(json_object_get(task, "host"));
+	struct virt_instance inst;
+	struct nl_error err = { 0 };
+	struct agent_host *h = host ? find_host(a, host) : NULL;
+	int rc = -1, power = -1;
+	char *console = NULL;
+
+	if (!json_is_integer(jid)) {
+		log_warn("a task without an id was dropped");
+		return;
+	}
+	long long id = json_integer_value(jid);
+	if (!parse_instance(json_object_get(task, "instance"), &inst))
+		nl_err_set(&err, 400, "Task %lld carries no valid instance.", id);
+	else if (!h)
+		nl_err_set(&err, 400, "Host %s is not served by agent %s.", host ? host : "(none)", a->name);
+	else
+		rc = run_kind(a->drv, h->conn, kind ? kind : "", &inst, &err);
+	if (h && inst.uuid[0]) {
+		power = power_state(a, h, inst.uuid);
+		if (a->drv->console_text)
+			console = a->drv->console_text(h->conn, &inst);
+	}
+	if (rc == 0)
+		log_info("task %lld %s %s on %s: done (power state %d)", id, kind, inst.uuid, h->name, power);
+	else
+		log_warn("task %lld %s %s on %s: failed: %s", id, kind ? kind : "?", inst.uuid, host ? host : "?",
+			 err.msg);
+	post_result(a, id, rc == 0, power, err.msg, console);
+	free(console);
+}
+
+/* ---- the loop ---------------------------------------------------------------------------- */
+
+static void heartbeat(struct agent *a)
+{
+	char path[400], esc[300];
+	struct nl_error err = { 0 };
+	http_path_escape(a->name, esc, sizeof(esc));
+	snprintf(path, sizeof(path), "/internal/v1/agents/%s/heartbeat", esc);
+	int st = api_call(a, "POST", path, NULL, REQUEST_TIMEOUT_S, NULL, &err);
+	a->last_heartbeat_ms = now_ms();
+	if (st == 404) {
+		/* The API forgot our hosts (deleted service, new database): introduce them again. */
+		log_warn("the API does not know agent %s any more: registering again", a->name);
+		if (register_all(a, &err) < 0)
+			log_error("registering again failed: %s", err.msg);
+		else
+			reconcile_all(a);
+	} else if (st >= 300) {
+		log_warn("heartbeat: %s", err.msg);
+	}
+}
+
+static void serve(struct agent *a)
+{
+	char path[400], esc[300];
+	long refused_ms = BACKOFF_MIN_MS;   /* back-off while the API answers but refuses */
+	/* A poll counts as a heartbeat: never wait longer than the heartbeat interval. */
+	int wait = a->cfg.poll_wait_s < a->cfg.heartbeat_s ? a->cfg.poll_wait_s : a->cfg.heartbeat_s;
+	wait = wait < 1 ? 1 : wait > 30 ? 30 : wait;
+
+	http_path_escape(a->name, esc, sizeof(esc));
+	snprintf(path, sizeof(path), "/internal/v1/agents/%s/tasks?wait=%d", esc, wait);
+	while (!stopping()) {
+		struct nl_error err = { 0 };
+		json_t *resp = NULL, *t;
+		size_t i;
+
+		if (now_ms() - a->last_heartbeat_ms >= a->cfg.heartbeat_s * 1000LL)
+			heartbeat(a);
+		int st = api_call(a, "GET", path, NULL, wait + POLL_GRACE_S, &resp, &err);
+		if (st == HTTP_CANCELLED)
+			break;
+		json_t *tasks = json_object_get(resp, "tasks");
+		if (st == 200 && json_is_array(tasks)) {
+			refused_ms = BACKOFF_MIN_MS;
+			json_array_foreach(tasks, i, t) {
+				if (stopping())
+					break;
+				run_task(a, t);
+			}
+			json_decref(resp);
+			continue;
+		}
+		json_decref(resp);
+		/* 401/403/500...: the API answers but refuses. Say so, then wait longer each time. */
+		log_warn("task poll: %s (next try in %ld s)", st == 200 ? "the answer has no task list" : err.msg,
+			 refused_ms / 1000);
+		if (http_sleep(a->http, refused_ms))
+			break;
+		refused_ms = refused_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : refused_ms * 2;
+	}
+}
+
+/* ---- set-up and tear-down ---------------------------------------------------------------------- */
+
+static void agent_free(struct agent *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->nhosts; i++)
+		a->drv->close(a->hosts[i].conn);
+	free(a->hosts);
+	http_client_free(a->http);
+	explicit_bzero(a->cfg.password, sizeof(a->cfg.password));
+	free(a);
+}
+
+/* Checks the config, prepares the state dir and opens every host's connection. */
+static struct agent *agent_new(const struct agent_config *cfg, struct nl_error *err)
+{
+	char abs_dir[PATH_MAX];
+	struct agent *a = nl_calloc(1, sizeof(*a));
+
+	a->cfg = *cfg;
+	if (a->cfg.heartbeat_s <= 0)
+		a->cfg.heartbeat_s = 10;
+	if (a->cfg.poll_wait_s <= 0)
+		a->cfg.poll_wait_s = 20;
+	a->backoff_ms = BACKOFF_MIN_MS;
+	snprintf(a->name, sizeof(a->name), "%s", cfg->agent_name[0] ? cfg->agent_name : cfg->host);
+	bool fake_uri = !strncmp(cfg->libvirt_uri, "test://", 7);
+	if (!cfg->api_url[0] || !cfg->host[0] || !a->name[0]) {
+		nl_err_set(err, 400, "The agent needs an API URL, a host name and an agent name.");
+		goto fail;
+	}
+	if (cfg->fake_hosts < 0 || (cfg->fake_hosts > 0 && !fake_uri)) {
+		nl_err_set(err, 400, "fake_hosts needs the fake hypervisor (libvirt URI test:///default) and must "
+				     "not be negative.");
+		goto fail;
+	}
+	if (mkdir(cfg->state_dir, 0700) && errno != EEXIST) {
+		nl_err_set(err, 500, "Cannot create the state directory %s: %s", cfg->state_dir, strerror(errno));
+		goto fail;
+	}
+	if (!realpath(cfg->state_dir, abs_dir)) {
+		nl_err_set(err, 500, "Cannot resolve the state directory %s: %s", cfg->state_dir, strerror(errno));
+		goto fail;
+	}
+	snprintf(a->cfg.state_dir, sizeof(a->cfg.state_dir), "%s", abs_dir);
+	a->drv = virt_driver_for_uri(cfg->libvirt_uri);
+
+	a->nhosts = cfg->fake_hosts > 0 ? (size_t)cfg->fake_hosts : 1;
+	a->hosts = nl_calloc(a->nhosts, sizeof(*a->hosts));
+	for (size_t i = 0; i < a->nhosts; i++) {
+		struct agent_host *h = &a->hosts[i];
+		int n = cfg->fake_hosts > 0 ? snprintf(h->name, sizeof(h->name), "%s%04zu", cfg->host, i + 1)
+					    : snprintf(h->name, sizeof(h->name), "%s", cfg->host);
+		if (n >= (int)sizeof(h->name)) {
+			nl_err_set(err, 400, "The host name %s is too long.", cfg->host);
+			goto fail;
+		}
+		struct virt_host_config hc = {
+			.uri = cfg->libvirt_uri, .host = h->name, .state_dir = a->cfg.state_dir,
+			.fake_vcpus = cfg->fake_vcpus, .fake_ram_mb = cfg->fake_ram_mb,
+			.fake_disk_gb = cfg->fake_disk_gb, .fake_spawn_delay_ms = cfg->fake_spawn_delay_ms,
+		};
+		if (!(h->conn = a->drv->open(&hc, err)))
+			goto fail;
+	}
+	qsort(a->hosts, a->nhosts, sizeof(*a->hosts), host_cmp);
+
+	if (http_route_ip(cfg->api_url, a->host_ip, sizeof(a->host_ip)))
+		snprintf(a->host_ip, sizeof(a->host_ip), "127.0.0.1");
+	struct http_credentials cred = {
+		.auth_url = cfg->auth_url, .username = cfg->username, .password = cfg->password,
+		.project_name = cfg->project_name, .user_domain = cfg->user_domain,
+		.project_domain = cfg->project_domain,
+	};
+	if (!(a->http = http_client_new(cfg->api_url, &cred, err)))
+		goto fail;
+	return a;
+fail:
+	agent_free(a);
+	return NULL;
+}
+
+static void set_state(int state)
+{
+	pthread_mutex_lock(&ctl.mu);
+	ctl.state = state;
+	pthread_cond_broadcast(&ctl.cv);
+	pthread_mutex_unlock(&ctl.mu);
+}
+
+int agent_run(const struct agent_config *cfg, struct nl_error *err)
+{
+	int rc = 0;
+	struct agent *a = agent_new(cfg, err);
+	if (!a)
+		return -1;
+
+	/* Publish the client so agent_stop() can cancel it; a stop that came first wins. */
+	pthread_mutex_lock(&ctl.mu);
+	ctl.http = a->http;
+	if (stopping())
+		http_client_cancel(a->http);
+	pthread_mutex_unlock(&ctl.mu);
+
+	log_info("agent %s starting: %zu host(s) on %s, API %s", a->name, a->nhosts, cfg->libvirt_uri, cfg->api_url);
+	int reg = register_all(a, err);
+	if (reg < 0) {
+		rc = -1;
+	} else if (reg == 0) {
+		set_state(RUN_REGISTERED);
+		reconcile_all(a);
+		log_info("agent %s ready: polling for tasks", a->name);
+		serve(a);
+	}
+
+	pthread_mutex_lock(&ctl.mu);
+	ctl.http = NULL;
+	pthread_mutex_unlock(&ctl.mu);
+	agent_free(a);
+	log_info("agent stopped");
+	/* Ready for another run in this process (tests; an API restarted in place). */
+	atomic_store(&ctl.stop, false);
+	return rc;
+}
+
+static void *agent_thread(void *arg)
+{
+	(void)arg;
+	struct nl_error err = { 0 };
+	int rc = agent_run(&ctl.cfg, &err);
+	pthread_mutex_lock(&ctl.mu);
+	if (ctl.state == RUN_STARTING) {
+		ctl.state = RUN_FAILED;
+		if (rc == 0)
+			nl_err_set(&err, 503, "The compute agent stopped before its hosts were registered.");
+		ctl.err = err;
+		pthread_cond_broadcast(&ctl.cv);
+	} else if (rc) {
+		log_error("compute agent: %s", err.msg);
+	}
+	pthread_mutex_unlock(&ctl.mu);
+	explicit_bzero(ctl.cfg.password, sizeof(ctl.cfg.password));
+	return NULL;
+}
+
+int agent_start_thread(const struct agent_config *cfg, struct nl_error *err)
+{
+	struct timespec deadline;
+
+	pthread_mutex_lock(&ctl.mu);
+	if (ctl.thread_running) {
+		pthread_mutex_unlock(&ctl.mu);
+		nl_err_set(err, 409, "The compute agent is already running.");
+		return -1;
+	}
+	ctl.cfg = *cfg;
+	ctl.state = RUN_STARTING;
+	memset(&ctl.err, 0, sizeof(ctl.err));
+	atomic_store(&ctl.stop, false);
+	if (pthread_create(&ctl.thread, NULL, agent_thread, NULL)) {
+		pthread_mutex_unlock(&ctl.mu);
+		nl_err_set(err, 500, "Cannot start the compute agent thread.");
+		return -1;
+	}
+	ctl.thread_running = true;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += START_TIMEOUT_S;
+	while (ctl.state == RUN_STARTING)
+		if (pthread_cond_timedwait(&ctl.cv, &ctl.mu, &deadline) == ETIMEDOUT)
+			break;
+	int state = ctl.state;
+	struct nl_error last = ctl.err;
+	pthread_mutex_unlock(&ctl.mu);
+	if (state == RUN_REGISTERED)
+		return 0;
+	agent_stop();
+	if (state == RUN_FAILED)
+		*err = last;
+	else
+		nl_err_set(err, 503, "The compute agent could not register its hosts within %d s%s%s", START_TIMEOUT_S,
+			   last.msg[0] ? ": " : ".", last.msg);
+	return -1;
+}
+
+void agent_stop(void)
+{
+	pthread_t thread;
+	bool join;
+
+	pthread_mutex_lock(&ctl.mu);
+	atomic_store(&ctl.stop, true);
+	if (ctl.http)
+		http_client_cancel(ctl.http);
+	join = ctl.thread_running;
+	ctl.thread_running = false;   /* one caller joins */
+	thread = ctl.thread;
+	pthread_mutex_unlock(&ctl.mu);
+	if (join)
+		pthread_join(thread, NULL);
+}
