@@ -2,6 +2,8 @@
 #include "common/util.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +195,21 @@ void *nl_calloc(size_t n, size_t sz)
 	if (!p)
 		abort();
 	return p;
+}
+
+static char hostname_buf[256];
+static pthread_once_t hostname_once = PTHREAD_ONCE_INIT;
+
+static void hostname_init(void)
+{
+	if (gethostname(hostname_buf, sizeof(hostname_buf) - 1) || !hostname_buf[0])
+		snprintf(hostname_buf, sizeof(hostname_buf), "localhost");
+}
+
+const char *nl_hostname(void)
+{
+	pthread_once(&hostname_once, hostname_init);
+	return hostname_buf;
 }
 
 void *nl_realloc(void *p, size_t sz)

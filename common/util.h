@@ -43,5 +43,7 @@ void nl_hex(const unsigned char *in, size_t n, char *out);
 char *nl_strdup(const char *s);
 void *nl_calloc(size_t n, size_t sz);
 void *nl_realloc(void *p, size_t sz);
+/* This machine's host name (cached; "localhost" if unknown): the API's own services' host. */
+const char *nl_hostname(void);
 
 #endif

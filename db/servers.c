@@ -62,7 +62,9 @@ int64_t db_server_insert(const struct server_row_in *in, struct nl_error *err)
 	if (db_exec_stmt(st, err, "An instance with this id already exists."))
 		return -1;
 	int64_t id = sqlite3_last_insert_rowid(db_conn());
-	if (strcmp(in->network ? in->network : "auto", "none")) {
+	/* Networks are allocated on the host (Nova's _build_resources): a server that was
+	 * never scheduled has none. */
+	if (in->host && strcmp(in->network ? in->network : "auto", "none")) {
 		/* A synthetic fixed address per instance until there is a network service:
 		 * 10.0.x.y from the id, and a MAC in OpenStack's fa:16:3e prefix. */
 		char ip[32], mac[32];

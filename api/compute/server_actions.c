@@ -138,42 +138,49 @@ static int check_state(json_t *row, const char *method, const char *const *vms, 
 
 struct queue_ctx {
 	const struct req *r;
-	json_t *row;
-	const char *action, *event, *new_task, *kind, *expect_task;
+	int64_t id;
+	const char *action, *event, *new_task, *kind;
+	const char *const *vms, *const *tasks;   /* the states the action may start from */
 };
 
-/* Sets the task_state (compare-and-set on the state the checks saw, so two racing
- * actions cannot both start), records the action and its event, queues the task. */
+/* Checks the state again on a fresh read inside the write transaction (the agent may
+ * have finished a task since the request read the row), sets the task_state, records
+ * the action and its event, and queues the task: two racing actions cannot both start,
+ * and an action allowed by the current state is never refused for a stale one. */
 static int queue_tx(void *p, struct nl_error *err)
 {
 	struct queue_ctx *c = p;
-	int64_t now = nl_now_us(), id = I(c->row, "id");
-	const char *vm = S(c->row, "vm_state"), *uuid = S(c->row, "uuid"), *host = S(c->row, "host");
-	int rc = db_server_set_state(id, vm, c->expect_task, vm, c->new_task, -1, now, err);
-	if (rc < 0)
-		return -1;
-	if (rc == 1) {
-		nl_err_set(err, 409, "Cannot '%s' instance %s while it is in task_state %s", c->action, uuid,
-			   "changing");
-		return -1;
+	int64_t now = nl_now_us();
+	json_t *row = db_server_get_by_id(c->id);
+	int rc = -1;
+	if (!row || json_integer_value(json_object_get(row, "deleted"))) {
+		nl_err_set(err, 404, "Instance could not be found.");
+		goto out;
 	}
+	const char *vm = S(row, "vm_state"), *uuid = S(row, "uuid"), *host = S(row, "host");
+	if (check_state(row, c->action, c->vms, c->tasks, err))
+		goto out;
+	if (!host) {
+		nl_err_set(err, 409, "Cannot '%s' instance %s while it is in vm_state %s", c->action, uuid, vm);
+		goto out;
+	}
+	if (db_server_set_state(c->id, NULL, "*", vm, c->new_task, -1, now, err) < 0)
+		goto out;
 	int64_t action = db_action_start(uuid, c->action, c->r->request_id, c->r->auth.user_id, c->r->auth.project_id,
 					 now, err);
 	if (action < 0 || db_action_event_start(action, c->event, host, NULL, now, err) < 0)
-		return -1;
-	return db_task_insert(host, uuid, c->kind, action, now, err) < 0 ? -1 : 0;
+		goto out;
+	rc = db_task_insert(host, uuid, c->kind, action, now, err) < 0 ? -1 : 0;
+out:
+	json_decref(row);
+	return rc;
 }
 
 static int queue(struct req *r, json_t *row, const char *action, const char *event, const char *new_task,
-		 const char *kind, struct resp *out, struct nl_error *err)
+		 const char *kind, const char *const *vms, const char *const *tasks, struct resp *out,
+		 struct nl_error *err)
 {
-	const char *task = S(row, "task_state");
-	struct queue_ctx c = { r, row, action, event, new_task, kind, task };
-	if (!S(row, "host")) {
-		nl_err_set(err, 409, "Cannot '%s' instance %s while it is in vm_state %s", action, S(row, "uuid"),
-			   S(row, "vm_state"));
-		return -1;
-	}
+	struct queue_ctx c = { r, I(row, "id"), action, event, new_task, kind, vms, tasks };
 	if (db_tx_run(queue_tx, &c, err))
 		return -1;
 	internal_tasks_notify();
@@ -186,11 +193,9 @@ static int do_reboot(struct req *r, json_t *row, const struct action *a, const s
 {
 	bool hard = !strcasecmp(in->type.v, "HARD");
 	(void)a;
-	if (hard ? check_state(row, "reboot", vm_hard_reboot, reboot_tasks, err) :
-		   check_state(row, "reboot", vm_active, none_task, err))
-		return -1;
 	return queue(r, row, "reboot", "compute_reboot_instance", hard ? "rebooting_hard" : "rebooting",
-		     hard ? "reboot_hard" : "reboot_soft", out, err);
+		     hard ? "reboot_hard" : "reboot_soft", hard ? vm_hard_reboot : vm_active,
+		     hard ? reboot_tasks : none_task, out, err);
 }
 
 struct lock_ctx { const struct req *r; json_t *row; bool lock; const char *by, *reason, *action; };
@@ -206,7 +211,7 @@ static int lock_tx(void *p, struct nl_error *err)
 	if (action < 0)
 		return -1;
 	/* Lock and unlock finish at once: one event, done. */
-	int64_t ev = db_action_event_start(action, c->lock ? "api_lock" : "api_unlock", NULL, NULL, now, err);
+	int64_t ev = db_action_event_start(action, c->lock ? "api_lock" : "api_unlock", nl_hostname(), NULL, now, err);
 	return ev < 0 ? -1 : db_action_event_finish(ev, true, NULL, now, err);
 }
 
@@ -350,12 +355,9 @@ int server_action(struct req *r, struct resp *out, struct nl_error *err)
 		return -1;
 	if (a->check_lock && server_check_lock(r, row, err))
 		goto out;
-	if (a->vm_states || a->task_states) {
-		if (check_state(row, a->name, a->vm_states, a->task_states, err))
-			goto out;
-	}
+	/* The state check is queue_tx's, on a fresh read inside the transaction. */
 	rc = a->fn ? a->fn(r, row, a, &in, out, err) :
-		     queue(r, row, a->name, a->event, a->new_task, a->kind, out, err);
+		     queue(r, row, a->name, a->event, a->new_task, a->kind, a->vm_states, a->task_states, out, err);
 out:
 	json_decref(row);
 	return rc;

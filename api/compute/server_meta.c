@@ -357,10 +357,11 @@ static json_t *action_view(const struct req *r, json_t *a)
 	return v;
 }
 
-/* Deleted servers keep their actions visible (Nova reads them with read_deleted). */
+/* From 2.21 a deleted server's actions stay readable (Nova reads with read_deleted). */
 static json_t *action_server(struct req *r, struct nl_error *err)
 {
-	json_t *row = db_server_get(req_param(r, 0), auth_is_admin(&r->auth) ? NULL : r->auth.project_id, true);
+	json_t *row = db_server_get(req_param(r, 0), auth_is_admin(&r->auth) ? NULL : r->auth.project_id,
+				    r->mv >= 21);
 	if (!row)
 		nl_err_set(err, 404, "Instance %s could not be found.", req_param(r, 0));
 	return row;
@@ -416,7 +417,8 @@ int instance_action_show(struct req *r, struct resp *out, struct nl_error *err)
 				if (admin)
 					json_object_set(ev, "host", json_object_get(e, "host"));
 			}
-			if (r->mv >= 84)
+			/* os_compute_api:os-instance-actions:events:details is admin-only. */
+			if (r->mv >= 84 && admin)
 				json_object_set(ev, "details", json_object_get(e, "details"));
 			json_array_append_new(events, ev);
 		}

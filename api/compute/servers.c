@@ -253,7 +253,7 @@ static int create_tx(void *p, struct nl_error *err)
 		if (action < 0)
 			goto out;
 		/* The scheduling decision, explained, is the first event of the action. */
-		int64_t ev = db_action_event_start(action, "conductor_schedule_and_build_instances", NULL, c->explain,
+		int64_t ev = db_action_event_start(action, "conductor_schedule_and_build_instances", nl_hostname(), c->explain,
 						   now, err);
 		if (ev < 0 || db_action_event_finish(ev, c->scheduled, NULL, now, err))
 			goto out;

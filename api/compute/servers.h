@@ -32,6 +32,9 @@ extern const struct field_spec server_action_spec[];
 struct server_extras {
 	json_t *metadata, *tags, *fault, *groups;
 	const char *az, *host_status;
+	/* The update response before 2.75: no extended attributes (AZ, config drive,
+	 * key, usage, security groups, SRV-ATTR, STS, volumes, host status), plain addresses. */
+	bool minimal;
 };
 const char *server_status(const char *vm_state, const char *task_state);
 json_t *server_view(const struct req *r, json_t *row, const struct server_extras *x);

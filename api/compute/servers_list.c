@@ -299,9 +299,9 @@ static json_t *host_facts(const struct req *r, json_t *cache, const char *host, 
 }
 
 static json_t *detail_view(const struct req *r, json_t *row, json_t *meta, json_t *tags, json_t *fault,
-			   json_t *groups, json_t *cache)
+			   json_t *groups, json_t *cache, bool minimal)
 {
-	struct server_extras x = { meta, tags, fault, groups, NULL, NULL };
+	struct server_extras x = { meta, tags, fault, groups, NULL, NULL, minimal };
 	if (S(row, "host")) {
 		json_t *f = host_facts(r, cache, S(row, "host"), nl_now_us());
 		x.az = S(f, "az");
@@ -370,7 +370,7 @@ static int list(struct req *r, struct resp *out, struct nl_error *err, bool deta
 		if (!row_matches(&f, row, t ? t : empty_tags))
 			continue;
 		json_array_append_new(page, detail ? detail_view(r, row, json_object_get(meta, key), t ? t : empty_tags,
-								  json_object_get(faults, key), NULL, cache)
+								  json_object_get(faults, key), NULL, cache, false)
 						   : server_view_basic(row));
 		last = row;
 	}
@@ -401,7 +401,7 @@ int server_list(struct req *r, struct resp *out, struct nl_error *err) { return 
 int server_detail(struct req *r, struct resp *out, struct nl_error *err) { return list(r, out, err, true); }
 
 /* The full view of one server, with its sub-resources (show, update responses). */
-static json_t *full_view(const struct req *r, json_t *row, bool groups)
+static json_t *full_view(const struct req *r, json_t *row, bool groups, bool minimal)
 {
 	int64_t id = I(row, "id");
 	const char *vm = S(row, "vm_state");
@@ -409,7 +409,7 @@ static json_t *full_view(const struct req *r, json_t *row, bool groups)
 	json_t *meta = db_server_metadata(id), *tags = r->mv >= 26 ? db_server_tags(id) : NULL;
 	json_t *fault = !strcmp(vm, "error") || !strcmp(vm, "deleted") ? db_server_fault(id) : NULL;
 	json_t *g = groups && r->mv >= 71 ? db_server_groups_of(S(row, "uuid")) : NULL, *cache = json_object();
-	json_t *v = detail_view(r, row, meta, tags, fault, g, cache);
+	json_t *v = detail_view(r, row, meta, tags, fault, g, cache, minimal);
 	json_decref(meta);
 	json_decref(tags);
 	json_decref(fault);
@@ -423,7 +423,7 @@ int server_show(struct req *r, struct resp *out, struct nl_error *err)
 	json_t *row = server_lookup(r, req_param(r, 0), err);
 	if (!row)
 		return -1;
-	resp_json(out, 200, json_pack("{s:o}", "server", full_view(r, row, true)));
+	resp_json(out, 200, json_pack("{s:o}", "server", full_view(r, row, true, false)));
 	json_decref(row);
 	return 0;
 }
@@ -453,9 +453,9 @@ int server_update(struct req *r, struct resp *out, struct nl_error *err)
 	if (db_tx_run(update_tx, &c, err))
 		return -1;
 	row = db_server_get_by_id(c.id);
-	/* Before 2.75 the update response has no extended attributes; we show the
-	 * full view at every version (a superset: clients ignore extra fields). */
-	resp_json(out, 200, json_pack("{s:o}", "server", full_view(r, row, true)));
+	/* Before 2.75 the update response leaves the extended attributes out (Nova's
+	 * show_all_attributes); from 2.75 it is the show view. */
+	resp_json(out, 200, json_pack("{s:o}", "server", full_view(r, row, true, r->mv < 75)));
 	json_decref(row);
 	return 0;
 }

@@ -141,17 +141,15 @@ json_t *server_view(const struct req *r, json_t *row, const struct server_extras
 	server_host_id(S(row, "project_id"), S(row, "host"), hid);
 	nl_time_iso_s(I(row, "created_at"), created, sizeof(created));
 	nl_time_iso_s(I(row, "updated_at"), updated, sizeof(updated));
-	s = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:s, s:o, s:o, s:s, s:s, s:o, s:s, s:s, s:o, s:s}",
+	s = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:s, s:s, s:o, s:s, s:s, s:o, s:s}",
 		      "id", S(row, "uuid"), "name", S(row, "display_name"), "status", status,
 		      "tenant_id", S(row, "project_id"), "user_id", S(row, "user_id"),
-		      "metadata", x && x->metadata ? x->metadata : json_object(), "hostId", hid,
+		      "metadata", x && x->metadata ? json_incref(x->metadata) : json_object(), "hostId", hid,
 		      "image", image_view(row), "flavor", flavor_view(r, row), "created", created, "updated", updated,
-		      "addresses", addresses(row, true),
+		      "addresses", addresses(row, !(x && x->minimal)),
 		      "accessIPv4", S(row, "access_ip_v4") ? S(row, "access_ip_v4") : "",
 		      "accessIPv6", S(row, "access_ip_v6") ? S(row, "access_ip_v6") : "",
 		      "links", compute_links(rest), "OS-DCF:diskConfig", "MANUAL");
-	if (!x || !x->metadata)
-		json_object_set_new(s, "metadata", json_object());
 	if ((!strcmp(status, "ERROR") || !strcmp(status, "DELETED")) && x && x->fault) {
 		char fc[40];
 		nl_time_iso_s(I(x->fault, "created_at"), fc, sizeof(fc));
@@ -165,6 +163,8 @@ json_t *server_view(const struct req *r, json_t *row, const struct server_extras
 	if (!strcmp(status, "ACTIVE") || !strcmp(status, "BUILD") || !strcmp(status, "REBUILD") ||
 	    !strcmp(status, "MIGRATING"))
 		json_object_set_new(s, "progress", json_integer(0));
+	if (x && x->minimal)
+		goto versioned;
 	json_object_set_new(s, "OS-EXT-AZ:availability_zone", json_string(x && x->az ? x->az : ""));
 	json_object_set_new(s, "config_drive", json_string(S(row, "config_drive") ? S(row, "config_drive") : ""));
 	json_object_set(s, "key_name", json_object_get(row, "key_name"));
@@ -192,6 +192,7 @@ json_t *server_view(const struct req *r, json_t *row, const struct server_extras
 	json_object_set_new(s, "os-extended-volumes:volumes_attached", json_array());
 	if (r->mv >= 16 && admin && x && x->host_status)
 		json_object_set_new(s, "host_status", json_string(x->host_status));
+versioned:
 	if (r->mv >= 9)
 		json_object_set_new(s, "locked", json_boolean(I(row, "locked")));
 	if (r->mv >= 73)
@@ -204,7 +205,7 @@ json_t *server_view(const struct req *r, json_t *row, const struct server_extras
 		json_t *tc = S(row, "trusted_certs") ? json_loads(S(row, "trusted_certs"), 0, NULL) : NULL;
 		json_object_set_new(s, "trusted_image_certificates", tc ? tc : json_null());
 	}
-	if (r->mv >= 90 && !admin)
+	if (r->mv >= 90 && (!admin || (x && x->minimal)))
 		json_object_set(s, "OS-EXT-SRV-ATTR:hostname", json_object_get(row, "hostname"));
 	if (r->mv >= 71 && x && x->groups)
 		json_object_set(s, "server_groups", x->groups);

@@ -216,3 +216,28 @@ def unchanged(http):
                     "before=%r\nafter=%r" % (self.before, after))
             return False
     return _Unchanged
+
+
+# --------------------------------------------------------------------------
+# servers
+# --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def image(http):
+    """An active public image uploaded through the image API (the fake
+    hypervisor never reads its bytes)."""
+    img = lib.image_create(http, name=lib.unique("img"), disk_format="raw",
+                           container_format="bare", visibility="public")
+    r = lib.image_upload(http, img["id"], b"\0" * 4096)
+    assert r.status_code == 204, r.text
+    return img["id"]
+
+
+@pytest.fixture(scope="module")
+def roomy_quota(http):
+    """Lift the admin project's instance/core/RAM quota (modules that boot
+    many servers as admin use it)."""
+    r = http.compute("PUT", "/os-quota-sets/%s" % http.admin_project_id,
+                     json={"quota_set": {"instances": -1, "cores": -1,
+                                         "ram": -1}})
+    assert r.status_code == 200, r.text

@@ -666,3 +666,24 @@ def vm_rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise AssertionError("no VmRSS in /proc/%d/status" % pid)
+
+
+# --------------------------------------------------------------------------
+# servers
+# --------------------------------------------------------------------------
+
+def wait_server(http, sid, want, timeout=30, token=_DEFAULT):
+    """Polls GET /servers/<id> until status `want` with no task in flight
+    (returns the server), or 404 when want is "DELETED" (returns None)."""
+    deadline = time.time() + timeout
+    s = None
+    while time.time() < deadline:
+        r = http.compute("GET", "/servers/%s" % sid, token=token)
+        if r.status_code == 404 and want == "DELETED":
+            return None
+        assert r.status_code == 200, r.text
+        s = r.json()["server"]
+        if s["status"] == want and s.get("OS-EXT-STS:task_state") is None:
+            return s
+        time.sleep(0.05)
+    pytest.fail("server %s never reached %s: %r" % (sid, want, s))

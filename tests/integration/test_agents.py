@@ -4,7 +4,6 @@ hosts, concurrency without over-commit, the service-token rule, and an agent
 killed with SIGKILL in the middle of a build."""
 
 import concurrent.futures
-import os
 import signal
 import subprocess
 import time
@@ -14,6 +13,8 @@ import pytest
 import requests
 
 import novalite_testlib as lib
+
+wait_status = lib.wait_server
 
 
 def compute_bin():
@@ -58,12 +59,6 @@ def daemon(tmp_path_factory):
     lib.stop_daemon(d)
 
 
-@pytest.fixture(scope="module")
-def image(http):
-    img = lib.image_create(http, name=lib.unique("img"), disk_format="raw",
-                           container_format="bare", visibility="public")
-    assert lib.image_upload(http, img["id"], b"x" * 512).status_code == 204
-    return img["id"]
 
 
 @pytest.fixture(scope="module")
@@ -90,15 +85,6 @@ def wait_hosts(http, names, timeout=20):
     pytest.fail("hosts %s never came up" % names)
 
 
-def wait_status(http, sid, want, timeout=30):
-    deadline = time.time() + timeout
-    s = None
-    while time.time() < deadline:
-        s = http.compute("GET", "/servers/%s" % sid).json()["server"]
-        if s["status"] == want and s["OS-EXT-STS:task_state"] is None:
-            return s
-        time.sleep(0.05)
-    pytest.fail("server %s never reached %s: %r" % (sid, want, s))
 
 
 def boot(http, image, **extra):

@@ -51,8 +51,8 @@ def pick(client_cls, mv):
 def validate(schema, r, mv=None):
     """RestClient.validate_response() + microversion header check."""
     assert r.status_code in schema["status_code"], (
-        "status %s not in %s: %s" % (r.status_code, schema["status_code"],
-                                     r.text[:1000]))
+        "status %s not in %s (microversion %s): %s"
+        % (r.status_code, schema["status_code"], mv, r.text[:1500]))
     body = None
     body_schema = schema.get("response_body")
     if body_schema:
@@ -63,13 +63,17 @@ def validate(schema, r, mv=None):
         except jsonschema.ValidationError as e:
             pytest.fail("response body does not match the Tempest schema "
                         "(microversion %s):\n%s\n--- body ---\n%s"
-                        % (mv, e, r.text[:2000]), pytrace=False)
+                        % (mv, e, r.text[:3000]), pytrace=False)
     else:
         assert not r.content, "body should be empty: %r" % r.content[:200]
+    hdr_schema = schema.get("response_header")
+    if hdr_schema:
+        headers = {k.lower(): v for k, v in r.headers.items()}
+        jsonschema.validate(headers, hdr_schema, cls=JSONSCHEMA_VALIDATOR,
+                            format_checker=FORMAT_CHECKER)
     if mv is not None:
-        # tempest api_version_utils.assert_version_header_matches_request
         assert r.headers.get("OpenStack-API-Version") == "compute " + mv, \
-            r.headers
+            dict(r.headers)
     return body
 
 

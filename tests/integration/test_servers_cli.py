@@ -4,31 +4,18 @@ hypervisor), schedules with the in-process filter scheduler, and reports back ov
 the agent protocol. Nothing here is mocked."""
 
 import base64
-import json
 import time
 
 import pytest
 
 import novalite_testlib as lib
 
-
-@pytest.fixture(scope="module", autouse=True)
-def roomy_quota(http):
-    """This module boots many servers as admin: lift the admin project's quota."""
-    r = http.compute("PUT", "/os-quota-sets/%s" % http.admin_project_id,
-                     json={"quota_set": {"instances": -1, "cores": -1,
-                                         "ram": -1}})
-    assert r.status_code == 200, r.text
+pytestmark = pytest.mark.usefixtures("roomy_quota")
+wait_status = lib.wait_server
 
 
-@pytest.fixture(scope="module")
-def image(http):
-    """An active image uploaded through the image API (the fake ignores its bytes)."""
-    img = lib.image_create(http, name=lib.unique("img"), disk_format="raw",
-                           container_format="bare", visibility="public")
-    r = lib.image_upload(http, img["id"], b"\0" * 4096)
-    assert r.status_code == 204, r.text
-    return img["id"]
+
+
 
 
 @pytest.fixture(scope="module")
@@ -38,19 +25,6 @@ def keypair(osc, ed25519):
     return name
 
 
-def wait_status(http, sid, want, timeout=30, token=lib._DEFAULT):
-    deadline = time.time() + timeout
-    s = None
-    while time.time() < deadline:
-        r = http.compute("GET", "/servers/%s" % sid, token=token)
-        if r.status_code == 404 and want == "DELETED":
-            return None
-        assert r.status_code == 200, r.text
-        s = r.json()["server"]
-        if s["status"] == want and s.get("OS-EXT-STS:task_state") is None:
-            return s
-        time.sleep(0.05)
-    pytest.fail("server %s never reached %s: %r" % (sid, want, s))
 
 
 def boot(http, image, name=None, flavor="1", token=lib._DEFAULT, **extra):
