@@ -36,9 +36,12 @@ struct server_extras {
 	 * key, usage, security groups, SRV-ATTR, STS, volumes, host status), plain addresses. */
 	bool minimal;
 };
+struct jbuf;
 const char *server_status(const char *vm_state, const char *task_state);
-json_t *server_view(const struct req *r, json_t *row, const struct server_extras *x);
-json_t *server_view_basic(json_t *row);
+/* The server view, written as JSON text (lists of 1,000 servers are too large to build
+ * as jansson trees first; see common/jbuf.h). */
+void server_view_write(struct jbuf *b, const struct req *r, json_t *row, const struct server_extras *x);
+void server_view_basic_write(struct jbuf *b, json_t *row);
 json_t *server_addresses(json_t *row);
 const char *server_host_status(json_t *host_row, int64_t now);
 /* hostId: sha224(project_id + host) in hex ("" without a host). out: 57 bytes. */

@@ -13,6 +13,7 @@
 #include "api/handlers.h"
 #include "api/internal/internal.h"
 #include "common/config.h"
+#include "common/jbuf.h"
 #include "common/util.h"
 #include "db/db.h"
 #include "db/servers.h"
@@ -298,8 +299,16 @@ static json_t *host_facts(const struct req *r, json_t *cache, const char *host, 
 	return f;
 }
 
-static json_t *detail_view(const struct req *r, json_t *row, json_t *meta, json_t *tags, json_t *fault,
-			   json_t *groups, json_t *cache, bool minimal)
+/* Hands a written JSON document to the response (the dispatcher sends and frees it). */
+static void resp_text_json(struct resp *out, int status, struct jbuf *b)
+{
+	out->status = status;
+	out->raw = jb_steal(b, &out->raw_len);
+	out->content_type = "application/json";
+}
+
+static void detail_view(struct jbuf *b, const struct req *r, json_t *row, json_t *meta, json_t *tags,
+			json_t *fault, json_t *groups, json_t *cache, bool minimal)
 {
 	struct server_extras x = { meta, tags, fault, groups, NULL, NULL, minimal };
 	if (S(row, "host")) {
@@ -310,7 +319,7 @@ static json_t *detail_view(const struct req *r, json_t *row, json_t *meta, json_
 		x.az = S(row, "availability_zone") ? S(row, "availability_zone") : "";
 		x.host_status = "";
 	}
-	return server_view(r, row, &x);
+	server_view_write(b, r, row, &x);
 }
 
 static int list(struct req *r, struct resp *out, struct nl_error *err, bool detail)
@@ -320,7 +329,8 @@ static int list(struct req *r, struct resp *out, struct nl_error *err, bool deta
 	bool has_limit;
 	const char *marker = q(r, "marker");
 	int rc = -1;
-	json_t *rows = NULL, *page = json_array(), *meta = NULL, *tags = NULL, *faults = NULL, *cache = json_object();
+	json_t *rows = NULL, *meta = NULL, *tags = NULL, *faults = NULL, *cache = json_object();
+	struct jbuf b = { 0 };
 
 	if (compute_query_int(r, "limit", 0, &limit, &has_limit, err) || parse_filters(r, &f, err))
 		goto out_nofilters;
@@ -362,33 +372,47 @@ static int list(struct req *r, struct resp *out, struct nl_error *err, bool deta
 	}
 	json_t *empty_tags = json_array();
 	json_t *last = NULL;
-	for (i = start; i < n && (long long)json_array_size(page) < limit; i++) {
+	long long shown = 0;
+	jb_init(&b, detail ? 1600 * (n - start) + 64 : 200 * (n - start) + 64);
+	jb_obj(&b);
+	jb_key(&b, "servers");
+	jb_arr(&b);
+	for (i = start; i < n && shown < limit; i++) {
 		char key[32];
 		row = json_array_get(rows, i);
 		snprintf(key, sizeof(key), "%lld", (long long)I(row, "id"));
 		json_t *t = tags ? json_object_get(tags, key) : NULL;
 		if (!row_matches(&f, row, t ? t : empty_tags))
 			continue;
-		json_array_append_new(page, detail ? detail_view(r, row, json_object_get(meta, key), t ? t : empty_tags,
-								  json_object_get(faults, key), NULL, cache, false)
-						   : server_view_basic(row));
+		if (detail)
+			detail_view(&b, r, row, json_object_get(meta, key), t ? t : empty_tags,
+				    json_object_get(faults, key), NULL, cache, false);
+		else
+			server_view_basic_write(&b, row);
+		shown++;
 		last = row;
 	}
 	json_decref(empty_tags);
-	json_t *body = json_pack("{s:o}", "servers", page);
-	page = NULL;
-	if (has_limit && last && (long long)json_array_size(json_object_get(body, "servers")) == limit && i < n) {
-		char href[1024];
-		snprintf(href, sizeof(href), "%s/v2.1/servers%s?limit=%lld&marker=%s", service_base_url(SVC_COMPUTE),
-			 detail ? "/detail" : "", limit, S(last, "uuid"));
-		json_object_set_new(body, "servers_links", json_pack("[{s:s, s:s}]", "rel", "next", "href", href));
+	jb_arr_end(&b);
+	if (has_limit && last && shown == limit && i < n) {
+		jb_key(&b, "servers_links");
+		jb_arr(&b);
+		jb_obj(&b);
+		jb_key(&b, "rel");
+		jb_str(&b, "next");
+		jb_key(&b, "href");
+		jb_strf(&b, "%s/v2.1/servers%s?limit=%lld&marker=%s", service_base_url(SVC_COMPUTE),
+			detail ? "/detail" : "", limit, S(last, "uuid"));
+		jb_obj_end(&b);
+		jb_arr_end(&b);
 	}
-	resp_json(out, 200, body);
+	jb_obj_end(&b);
+	resp_text_json(out, 200, &b);
 	rc = 0;
 out:
 	free_filters(&f);
 out_nofilters:
-	json_decref(page);
+	jb_free(&b);
 	json_decref(rows);
 	json_decref(meta);
 	json_decref(tags);
@@ -400,8 +424,8 @@ out_nofilters:
 int server_list(struct req *r, struct resp *out, struct nl_error *err) { return list(r, out, err, false); }
 int server_detail(struct req *r, struct resp *out, struct nl_error *err) { return list(r, out, err, true); }
 
-/* The full view of one server, with its sub-resources (show, update responses). */
-static json_t *full_view(const struct req *r, json_t *row, bool groups, bool minimal)
+/* {"server": <the full view>}, with its sub-resources (show, update responses). */
+static void full_view(struct jbuf *b, const struct req *r, json_t *row, bool groups, bool minimal)
 {
 	int64_t id = I(row, "id");
 	const char *vm = S(row, "vm_state");
@@ -409,13 +433,16 @@ static json_t *full_view(const struct req *r, json_t *row, bool groups, bool min
 	json_t *meta = db_server_metadata(id), *tags = r->mv >= 26 ? db_server_tags(id) : NULL;
 	json_t *fault = !strcmp(vm, "error") || !strcmp(vm, "deleted") ? db_server_fault(id) : NULL;
 	json_t *g = groups && r->mv >= 71 ? db_server_groups_of(S(row, "uuid")) : NULL, *cache = json_object();
-	json_t *v = detail_view(r, row, meta, tags, fault, g, cache, minimal);
+	jb_init(b, 2048);
+	jb_obj(b);
+	jb_key(b, "server");
+	detail_view(b, r, row, meta, tags, fault, g, cache, minimal);
+	jb_obj_end(b);
 	json_decref(meta);
 	json_decref(tags);
 	json_decref(fault);
 	json_decref(g);
 	json_decref(cache);
-	return v;
 }
 
 int server_show(struct req *r, struct resp *out, struct nl_error *err)
@@ -423,7 +450,9 @@ int server_show(struct req *r, struct resp *out, struct nl_error *err)
 	json_t *row = server_lookup(r, req_param(r, 0), err);
 	if (!row)
 		return -1;
-	resp_json(out, 200, json_pack("{s:o}", "server", full_view(r, row, true, false)));
+	struct jbuf b;
+	full_view(&b, r, row, true, false);
+	resp_text_json(out, 200, &b);
 	json_decref(row);
 	return 0;
 }
@@ -455,7 +484,9 @@ int server_update(struct req *r, struct resp *out, struct nl_error *err)
 	row = db_server_get_by_id(c.id);
 	/* Before 2.75 the update response leaves the extended attributes out (Nova's
 	 * show_all_attributes); from 2.75 it is the show view. */
-	resp_json(out, 200, json_pack("{s:o}", "server", full_view(r, row, true, r->mv < 75)));
+	struct jbuf b;
+	full_view(&b, r, row, true, r->mv < 75);
+	resp_text_json(out, 200, &b);
 	json_decref(row);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include "api/compute/compute.h"
 #include "api/compute/servers.h"
 #include "common/config.h"
+#include "common/jbuf.h"
 #include "common/util.h"
 #include "db/servers.h"
 
@@ -50,73 +51,138 @@ void server_host_id(const char *project, const char *host, char *out /* 57 */)
 	nl_hex(md, n, out);
 }
 
-static json_t *addresses(json_t *row, bool detail)
+/* The one synthetic "private" network until there is a network service; detail
+ * views add the OS-EXT-IPS fields. */
+static void write_addresses(struct jbuf *b, json_t *row, bool detail)
 {
-	json_t *a = json_object();
 	const char *ip = S(row, "fixed_ip");
+	jb_obj(b);
 	if (ip && *ip) {
-		json_t *e = json_pack("{s:i, s:s}", "version", 4, "addr", ip);
+		jb_key(b, "private");
+		jb_arr(b);
+		jb_obj(b);
+		jb_key(b, "version");
+		jb_int(b, 4);
+		jb_key(b, "addr");
+		jb_str(b, ip);
 		if (detail) {
-			json_object_set_new(e, "OS-EXT-IPS:type", json_string("fixed"));
-			json_object_set_new(e, "OS-EXT-IPS-MAC:mac_addr", json_string(S(row, "mac_address")));
+			jb_key(b, "OS-EXT-IPS:type");
+			jb_str(b, "fixed");
+			jb_key(b, "OS-EXT-IPS-MAC:mac_addr");
+			jb_str(b, S(row, "mac_address"));
 		}
-		json_object_set_new(a, "private", json_pack("[o]", e));
+		jb_obj_end(b);
+		jb_arr_end(b);
 	}
-	return a;
+	jb_obj_end(b);
 }
 
 json_t *server_addresses(json_t *row)
 {
-	return addresses(row, true);
+	struct jbuf b;
+	jb_init(&b, 256);
+	write_addresses(&b, row, true);
+	json_t *a = json_loads(b.s, 0, NULL);
+	jb_free(&b);
+	return a ? a : json_object();
 }
 
-static json_t *flavor_view(const struct req *r, json_t *row)
+/* [{"rel": "self", ...}, {"rel": "bookmark", ...}] for "<collection>/<id>"; Nova's
+ * embedded image and flavor references carry only the bookmark. */
+static void write_links(struct jbuf *b, const char *collection, const char *id, bool self)
 {
-	char rest[300];
-	if (r->mv >= 47) {
-		json_t *f = json_pack("{s:I, s:I, s:I, s:I, s:I, s:s}", "vcpus", (json_int_t)I(row, "vcpus"), "ram",
-				      (json_int_t)I(row, "memory_mb"), "disk", (json_int_t)I(row, "root_gb"),
-				      "ephemeral", (json_int_t)I(row, "ephemeral_gb"), "swap", (json_int_t)I(row, "swap"),
-				      "original_name", S(row, "flavor_name"));
-		/* os_compute_api:os-flavor-extra-specs:index (reader) lets owners see them. */
-		json_t *specs = json_loads(S(row, "flavor_extra_specs"), 0, NULL);
-		json_object_set_new(f, "extra_specs", specs ? specs : json_object());
-		return f;
+	const char *base = service_base_url(SVC_COMPUTE);
+	jb_arr(b);
+	if (self) {
+		jb_obj(b);
+		jb_key(b, "rel");
+		jb_str(b, "self");
+		jb_key(b, "href");
+		jb_strf(b, "%s/v2.1/%s/%s", base, collection, id);
+		jb_obj_end(b);
 	}
-	snprintf(rest, sizeof(rest), "flavors/%s", S(row, "flavor_id"));
-	json_t *links = compute_links(rest);
-	json_array_remove(links, 0);   /* Nova shows only the bookmark link here */
-	return json_pack("{s:s, s:o}", "id", S(row, "flavor_id"), "links", links);
+	jb_obj(b);
+	jb_key(b, "rel");
+	jb_str(b, "bookmark");
+	jb_key(b, "href");
+	jb_strf(b, "%s/%s/%s", base, collection, id);
+	jb_obj_end(b);
+	jb_arr_end(b);
 }
 
-static json_t *image_view(json_t *row)
+static void write_flavor(struct jbuf *b, const struct req *r, json_t *row)
+{
+	jb_obj(b);
+	if (r->mv >= 47) {
+		jb_key(b, "vcpus");
+		jb_int(b, I(row, "vcpus"));
+		jb_key(b, "ram");
+		jb_int(b, I(row, "memory_mb"));
+		jb_key(b, "disk");
+		jb_int(b, I(row, "root_gb"));
+		jb_key(b, "ephemeral");
+		jb_int(b, I(row, "ephemeral_gb"));
+		jb_key(b, "swap");
+		jb_int(b, I(row, "swap"));
+		jb_key(b, "original_name");
+		jb_str(b, S(row, "flavor_name"));
+		/* os_compute_api:os-flavor-extra-specs:index (reader) lets owners see them;
+		 * the column holds the snapshot as compact JSON. */
+		const char *specs = S(row, "flavor_extra_specs");
+		jb_key(b, "extra_specs");
+		if (specs && *specs == '{')
+			jb_raw(b, specs, strlen(specs));
+		else
+			jb_raw(b, "{}", 2);
+	} else {
+		jb_key(b, "id");
+		jb_str(b, S(row, "flavor_id"));
+		jb_key(b, "links");
+		write_links(b, "flavors", S(row, "flavor_id"), false);
+	}
+	jb_obj_end(b);
+}
+
+static void write_image(struct jbuf *b, json_t *row)
 {
 	const char *img = S(row, "image_ref");
-	char rest[300];
-	if (!img || !*img)
-		return json_string("");
-	snprintf(rest, sizeof(rest), "images/%s", img);
-	json_t *links = compute_links(rest);
-	json_array_remove(links, 0);
-	return json_pack("{s:s, s:o}", "id", img, "links", links);
+	if (!img || !*img) {
+		jb_str(b, "");
+		return;
+	}
+	jb_obj(b);
+	jb_key(b, "id");
+	jb_str(b, img);
+	jb_key(b, "links");
+	write_links(b, "images", img, false);
+	jb_obj_end(b);
 }
 
-static json_t *time_or_null(json_t *row, const char *k)
+static void write_time(struct jbuf *b, json_t *row, const char *k, bool seconds_z)
 {
 	char buf[40];
 	json_t *v = json_object_get(row, k);
-	if (!json_is_integer(v))
-		return json_null();
-	nl_time_iso(json_integer_value(v), false, buf, sizeof(buf));
-	return json_string(buf);
+	if (!json_is_integer(v)) {
+		jb_null(b);
+		return;
+	}
+	if (seconds_z)
+		nl_time_iso_s(json_integer_value(v), buf, sizeof(buf));
+	else
+		nl_time_iso(json_integer_value(v), false, buf, sizeof(buf));
+	jb_str(b, buf);
 }
 
-json_t *server_view_basic(json_t *row)
+void server_view_basic_write(struct jbuf *b, json_t *row)
 {
-	char rest[80];
-	snprintf(rest, sizeof(rest), "servers/%s", S(row, "uuid"));
-	return json_pack("{s:s, s:s, s:o}", "id", S(row, "uuid"), "name", S(row, "display_name"), "links",
-			 compute_links(rest));
+	jb_obj(b);
+	jb_key(b, "id");
+	jb_str(b, S(row, "uuid"));
+	jb_key(b, "name");
+	jb_str(b, S(row, "display_name"));
+	jb_key(b, "links");
+	write_links(b, "servers", S(row, "uuid"), true);
+	jb_obj_end(b);
 }
 
 const char *server_host_status(json_t *host_row, int64_t now)
@@ -129,85 +195,162 @@ const char *server_host_status(json_t *host_row, int64_t now)
 	return I(host_row, "disabled") ? "MAINTENANCE" : "UP";
 }
 
-json_t *server_view(const struct req *r, json_t *row, const struct server_extras *x)
+/* A column as JSON: its value, or null when absent. */
+static void col(struct jbuf *b, json_t *row, const char *k)
 {
-	char rest[80], hid[64], created[40], updated[40], iname[32];
+	jb_json(b, json_object_get(row, k));
+}
+
+void server_view_write(struct jbuf *b, const struct req *r, json_t *row, const struct server_extras *x)
+{
+	char hid[64], iname[32];
 	const char *vm = S(row, "vm_state"), *task = S(row, "task_state");
 	const char *status = server_status(vm, task);
-	bool admin = auth_is_admin(&r->auth);
-	json_t *s;
+	bool admin = auth_is_admin(&r->auth), minimal = x && x->minimal;
 
-	snprintf(rest, sizeof(rest), "servers/%s", S(row, "uuid"));
+	jb_obj(b);
+	jb_key(b, "id");
+	jb_str(b, S(row, "uuid"));
+	jb_key(b, "name");
+	jb_str(b, S(row, "display_name"));
+	jb_key(b, "status");
+	jb_str(b, status);
+	jb_key(b, "tenant_id");
+	jb_str(b, S(row, "project_id"));
+	jb_key(b, "user_id");
+	jb_str(b, S(row, "user_id"));
+	jb_key(b, "metadata");
+	if (x && x->metadata)
+		jb_json(b, x->metadata);
+	else
+		jb_raw(b, "{}", 2);
 	server_host_id(S(row, "project_id"), S(row, "host"), hid);
-	nl_time_iso_s(I(row, "created_at"), created, sizeof(created));
-	nl_time_iso_s(I(row, "updated_at"), updated, sizeof(updated));
-	s = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:s, s:s, s:o, s:s, s:s, s:o, s:s}",
-		      "id", S(row, "uuid"), "name", S(row, "display_name"), "status", status,
-		      "tenant_id", S(row, "project_id"), "user_id", S(row, "user_id"),
-		      "metadata", x && x->metadata ? json_incref(x->metadata) : json_object(), "hostId", hid,
-		      "image", image_view(row), "flavor", flavor_view(r, row), "created", created, "updated", updated,
-		      "addresses", addresses(row, !(x && x->minimal)),
-		      "accessIPv4", S(row, "access_ip_v4") ? S(row, "access_ip_v4") : "",
-		      "accessIPv6", S(row, "access_ip_v6") ? S(row, "access_ip_v6") : "",
-		      "links", compute_links(rest), "OS-DCF:diskConfig", "MANUAL");
+	jb_key(b, "hostId");
+	jb_str(b, hid);
+	jb_key(b, "image");
+	write_image(b, row);
+	jb_key(b, "flavor");
+	write_flavor(b, r, row);
+	jb_key(b, "created");
+	write_time(b, row, "created_at", true);
+	jb_key(b, "updated");
+	write_time(b, row, "updated_at", true);
+	jb_key(b, "addresses");
+	write_addresses(b, row, !minimal);
+	jb_key(b, "accessIPv4");
+	jb_str(b, S(row, "access_ip_v4") ? S(row, "access_ip_v4") : "");
+	jb_key(b, "accessIPv6");
+	jb_str(b, S(row, "access_ip_v6") ? S(row, "access_ip_v6") : "");
+	jb_key(b, "links");
+	write_links(b, "servers", S(row, "uuid"), true);
+	jb_key(b, "OS-DCF:diskConfig");
+	jb_str(b, "MANUAL");
 	if ((!strcmp(status, "ERROR") || !strcmp(status, "DELETED")) && x && x->fault) {
-		char fc[40];
-		nl_time_iso_s(I(x->fault, "created_at"), fc, sizeof(fc));
-		json_t *f = json_pack("{s:I, s:s, s:s}", "code", (json_int_t)I(x->fault, "code"), "created", fc,
-				      "message", S(x->fault, "message"));
 		const char *details = S(x->fault, "details");
-		if (details && *details && (admin || I(x->fault, "code") != 500))
-			json_object_set_new(f, "details", json_string(details));
-		json_object_set_new(s, "fault", f);
+		jb_key(b, "fault");
+		jb_obj(b);
+		jb_key(b, "code");
+		jb_int(b, I(x->fault, "code"));
+		jb_key(b, "created");
+		write_time(b, x->fault, "created_at", true);
+		jb_key(b, "message");
+		jb_str(b, S(x->fault, "message"));
+		if (details && *details && (admin || I(x->fault, "code") != 500)) {
+			jb_key(b, "details");
+			jb_str(b, details);
+		}
+		jb_obj_end(b);
 	}
 	if (!strcmp(status, "ACTIVE") || !strcmp(status, "BUILD") || !strcmp(status, "REBUILD") ||
-	    !strcmp(status, "MIGRATING"))
-		json_object_set_new(s, "progress", json_integer(0));
-	if (x && x->minimal)
-		goto versioned;
-	json_object_set_new(s, "OS-EXT-AZ:availability_zone", json_string(x && x->az ? x->az : ""));
-	json_object_set_new(s, "config_drive", json_string(S(row, "config_drive") ? S(row, "config_drive") : ""));
-	json_object_set(s, "key_name", json_object_get(row, "key_name"));
-	json_object_set_new(s, "OS-SRV-USG:launched_at", time_or_null(row, "launched_at"));
-	json_object_set_new(s, "OS-SRV-USG:terminated_at", time_or_null(row, "terminated_at"));
-	json_object_set_new(s, "security_groups", json_pack("[{s:s}]", "name", "default"));
-	if (admin) {
-		snprintf(iname, sizeof(iname), "instance-%08llx", (long long)I(row, "id"));
-		json_object_set(s, "OS-EXT-SRV-ATTR:host", json_object_get(row, "host"));
-		json_object_set_new(s, "OS-EXT-SRV-ATTR:instance_name", json_string(iname));
-		json_object_set(s, "OS-EXT-SRV-ATTR:hypervisor_hostname", json_object_get(row, "node"));
-		if (r->mv >= 3) {
-			json_object_set(s, "OS-EXT-SRV-ATTR:reservation_id", json_object_get(row, "reservation_id"));
-			json_object_set(s, "OS-EXT-SRV-ATTR:launch_index", json_object_get(row, "launch_index"));
-			json_object_set(s, "OS-EXT-SRV-ATTR:hostname", json_object_get(row, "hostname"));
-			json_object_set_new(s, "OS-EXT-SRV-ATTR:kernel_id", json_string(""));
-			json_object_set_new(s, "OS-EXT-SRV-ATTR:ramdisk_id", json_string(""));
-			json_object_set_new(s, "OS-EXT-SRV-ATTR:root_device_name", json_string("/dev/vda"));
-			json_object_set(s, "OS-EXT-SRV-ATTR:user_data", json_object_get(row, "user_data"));
+	    !strcmp(status, "MIGRATING")) {
+		jb_key(b, "progress");
+		jb_int(b, 0);
+	}
+	if (!minimal) {
+		jb_key(b, "OS-EXT-AZ:availability_zone");
+		jb_str(b, x && x->az ? x->az : "");
+		jb_key(b, "config_drive");
+		jb_str(b, S(row, "config_drive") ? S(row, "config_drive") : "");
+		jb_key(b, "key_name");
+		col(b, row, "key_name");
+		jb_key(b, "OS-SRV-USG:launched_at");
+		write_time(b, row, "launched_at", false);
+		jb_key(b, "OS-SRV-USG:terminated_at");
+		write_time(b, row, "terminated_at", false);
+		jb_key(b, "security_groups");
+		jb_raw(b, "[{\"name\":\"default\"}]", 20);
+		if (admin) {
+			snprintf(iname, sizeof(iname), "instance-%08llx", (long long)I(row, "id"));
+			jb_key(b, "OS-EXT-SRV-ATTR:host");
+			col(b, row, "host");
+			jb_key(b, "OS-EXT-SRV-ATTR:instance_name");
+			jb_str(b, iname);
+			jb_key(b, "OS-EXT-SRV-ATTR:hypervisor_hostname");
+			col(b, row, "node");
+			if (r->mv >= 3) {
+				jb_key(b, "OS-EXT-SRV-ATTR:reservation_id");
+				col(b, row, "reservation_id");
+				jb_key(b, "OS-EXT-SRV-ATTR:launch_index");
+				col(b, row, "launch_index");
+				jb_key(b, "OS-EXT-SRV-ATTR:hostname");
+				col(b, row, "hostname");
+				jb_key(b, "OS-EXT-SRV-ATTR:kernel_id");
+				jb_str(b, "");
+				jb_key(b, "OS-EXT-SRV-ATTR:ramdisk_id");
+				jb_str(b, "");
+				jb_key(b, "OS-EXT-SRV-ATTR:root_device_name");
+				jb_str(b, "/dev/vda");
+				jb_key(b, "OS-EXT-SRV-ATTR:user_data");
+				col(b, row, "user_data");
+			}
+		}
+		jb_key(b, "OS-EXT-STS:task_state");
+		col(b, row, "task_state");
+		jb_key(b, "OS-EXT-STS:vm_state");
+		col(b, row, "vm_state");
+		jb_key(b, "OS-EXT-STS:power_state");
+		col(b, row, "power_state");
+		jb_key(b, "os-extended-volumes:volumes_attached");
+		jb_raw(b, "[]", 2);
+		if (r->mv >= 16 && admin && x && x->host_status) {
+			jb_key(b, "host_status");
+			jb_str(b, x->host_status);
 		}
 	}
-	json_object_set(s, "OS-EXT-STS:task_state", json_object_get(row, "task_state"));
-	json_object_set(s, "OS-EXT-STS:vm_state", json_object_get(row, "vm_state"));
-	json_object_set(s, "OS-EXT-STS:power_state", json_object_get(row, "power_state"));
-	json_object_set_new(s, "os-extended-volumes:volumes_attached", json_array());
-	if (r->mv >= 16 && admin && x && x->host_status)
-		json_object_set_new(s, "host_status", json_string(x->host_status));
-versioned:
-	if (r->mv >= 9)
-		json_object_set_new(s, "locked", json_boolean(I(row, "locked")));
-	if (r->mv >= 73)
-		json_object_set(s, "locked_reason", json_object_get(row, "locked_reason"));
-	if (r->mv >= 19)
-		json_object_set(s, "description", json_object_get(row, "display_description"));
-	if (r->mv >= 26)
-		json_object_set_new(s, "tags", x && x->tags ? json_incref(x->tags) : json_array());
-	if (r->mv >= 63) {
-		json_t *tc = S(row, "trusted_certs") ? json_loads(S(row, "trusted_certs"), 0, NULL) : NULL;
-		json_object_set_new(s, "trusted_image_certificates", tc ? tc : json_null());
+	if (r->mv >= 9) {
+		jb_key(b, "locked");
+		jb_bool(b, I(row, "locked") != 0);
 	}
-	if (r->mv >= 90 && (!admin || (x && x->minimal)))
-		json_object_set(s, "OS-EXT-SRV-ATTR:hostname", json_object_get(row, "hostname"));
-	if (r->mv >= 71 && x && x->groups)
-		json_object_set(s, "server_groups", x->groups);
-	return s;
+	if (r->mv >= 73) {
+		jb_key(b, "locked_reason");
+		col(b, row, "locked_reason");
+	}
+	if (r->mv >= 19) {
+		jb_key(b, "description");
+		col(b, row, "display_description");
+	}
+	if (r->mv >= 26) {
+		jb_key(b, "tags");
+		if (x && x->tags)
+			jb_json(b, x->tags);
+		else
+			jb_raw(b, "[]", 2);
+	}
+	if (r->mv >= 63) {
+		const char *tc = S(row, "trusted_certs");
+		jb_key(b, "trusted_image_certificates");
+		if (tc && *tc == '[')
+			jb_raw(b, tc, strlen(tc));
+		else
+			jb_null(b);
+	}
+	if (r->mv >= 90 && (!admin || minimal)) {
+		jb_key(b, "OS-EXT-SRV-ATTR:hostname");
+		col(b, row, "hostname");
+	}
+	if (r->mv >= 71 && x && x->groups) {
+		jb_key(b, "server_groups");
+		jb_json(b, x->groups);
+	}
+	jb_obj_end(b);
 }
