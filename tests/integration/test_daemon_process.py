@@ -150,3 +150,57 @@ def test_expired_token_is_rejected_everywhere(tmp_path):
         assert r.json()["error"]["code"] == 404
     finally:
         stop_daemon(d)
+
+
+def test_servers_survive_an_all_in_one_restart(tmp_path):
+    """The fake hypervisor keeps nothing across a restart: the embedded agent
+    re-creates its servers' domains from the database (reconcile), so they
+    are still ACTIVE and running, and still answer to actions."""
+    env = {"NOVALITE_ADMIN_PASSWORD": "pw1"}
+    d = start_daemon(tmp_path, env_extra=env)
+    try:
+        http = lib.Http(d, "admin", "pw1")
+        img = lib.image_create(http, name="r", disk_format="raw",
+                               container_format="bare")
+        assert lib.image_upload(http, img["id"], b"\0" * 512).status_code == 204
+        r = http.compute("POST", "/servers", json={"server": {
+            "name": "survivor", "imageRef": img["id"], "flavorRef": "1"}})
+        assert r.status_code == 202, r.text
+        sid = r.json()["server"]["id"]
+        lib.wait_server(http, sid, "ACTIVE")
+    finally:
+        stop_daemon(d)
+    (d.state_dir / "openrc").unlink(missing_ok=True)
+    d2 = lib.Daemon(d.state_dir, env_extra=env)
+    d2.start()
+    try:
+        d2.wait_ready()
+        http = lib.Http(d2, "admin", "pw1")
+        s = lib.wait_server(http, sid, "ACTIVE")
+        assert s["OS-EXT-STS:power_state"] == 1
+        r = http.compute("POST", "/servers/%s/action" % sid,
+                         json={"os-stop": None})
+        assert r.status_code == 202, r.text
+        assert lib.wait_server(http, sid, "SHUTOFF")["OS-EXT-STS:power_state"] == 4
+    finally:
+        stop_daemon(d2)
+
+
+def test_port_in_use_is_an_error(tmp_path):
+    """A second daemon on a port that is taken must fail to start, not share
+    the port (no SO_REUSEPORT) and silently take half its connections."""
+    d = start_daemon(tmp_path / "a")
+    try:
+        argv = [str(lib.api_bin()), "--state-dir", str(tmp_path / "b"),
+                "--bind", "127.0.0.1",
+                "--identity-port", str(lib.free_ports(1)[0]),
+                "--compute-port", str(d.compute_port),
+                "--image-port", str(lib.free_ports(1)[0]),
+                "--internal-port", str(lib.free_ports(1)[0])]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+        assert r.returncode == 1, (r.returncode, r.stderr)
+        assert "cannot listen on 127.0.0.1:%d for compute" % d.compute_port \
+            in r.stderr, r.stderr
+        assert not (tmp_path / "b" / "openrc").exists()
+    finally:
+        stop_daemon(d)
