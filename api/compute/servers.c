@@ -132,6 +132,7 @@ struct create_ctx {
 	const struct req *r;
 	const struct server_in *in;
 	json_t *flavor;                 /* borrowed */
+	json_t *image_props;            /* borrowed: the image's custom properties */
 	const char *image_ref, *key_data, *network, *group;
 	const char *az;                 /* the zone part of availability_zone, or NULL */
 	const char *az_full;            /* availability_zone as given ("az", "az:host", "az:host:node") */
@@ -192,6 +193,15 @@ static int create_tx(void *p, struct nl_error *err)
 	sr.disk_gb = I(c->flavor, "root_gb") + I(c->flavor, "ephemeral_gb") + (I(c->flavor, "swap") + 1023) / 1024;
 	sr.extra_specs = kv;
 	sr.n_extra_specs = k;
+	/* Image properties (hw_architecture, img_hv_type, ...) for ImagePropertiesFilter. */
+	size_t nprop = json_object_size(c->image_props), np = 0;
+	struct sched_kv *props = nl_calloc(nprop + 1, sizeof(*props));
+	json_object_foreach(c->image_props, key, val) {
+		props[np].key = key;
+		props[np++].value = json_string_value(val);
+	}
+	sr.image_props = props;
+	sr.n_image_props = np;
 	/* The scheduler parses Nova's "az:host:node" forms itself. */
 	sr.az = c->az_full;
 	sr.force_host = c->force_host[0] ? c->force_host : NULL;
@@ -271,6 +281,7 @@ static int create_tx(void *p, struct nl_error *err)
 	rc = 0;
 out:
 	free(kv);
+	free(props);
 	free(hints);
 	free(chosen);
 	db_sched_hosts_free(&set);
@@ -434,6 +445,7 @@ int server_create(struct req *r, struct resp *out, struct nl_error *err)
 		nl_err_set(err, 400, "Image %s could not be found.", c.image_ref);
 		goto out;
 	}
+	c.image_props = json_object_get(image, "properties");
 	if (strcmp(S(image, "status"), "active")) {
 		nl_err_set(err, 400, "Image %s is not active.", c.image_ref);
 		goto out;

@@ -241,3 +241,20 @@ def test_concurrent_creates_none_lost_no_overcommit(http, daemon, image,
             http.compute("PUT", "/os-services/enable", json={
                 "host": h, "binary": "nova-compute"})
         fleet.stop()
+
+
+def test_two_hundred_fake_hosts_from_one_agent(http, daemon, tmp_path, osc):
+    many = Agent(daemon, tmp_path, "many-", "--fake-hosts", 200,
+                 "--fake-vcpus", 8, "--fake-ram-mb", 16384).start()
+    try:
+        wait_hosts(http, {"many-0001", "many-0200"}, timeout=60)
+        hyp = http.compute("GET", "/os-hypervisors/detail").json()[
+            "hypervisors"]
+        mine = [h for h in hyp if h["hypervisor_hostname"].startswith("many-")]
+        assert len(mine) == 200
+        assert {h["vcpus"] for h in mine} == {8}
+        assert {h["memory_mb"] for h in mine} == {16384}
+        stats = osc("hypervisor", "stats", "show")
+        assert stats["count"] >= 200
+    finally:
+        many.stop()

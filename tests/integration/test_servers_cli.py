@@ -430,3 +430,14 @@ def test_metadata_subresource(http, image):
     assert http.compute("GET", base + "/k1").status_code == 404
     r = http.compute("PUT", base, json={"metadata": {"only": "this"}})
     assert http.compute("GET", base).json() == {"metadata": {"only": "this"}}
+
+
+def test_image_architecture_is_a_scheduling_constraint(http):
+    """ImagePropertiesFilter: an aarch64 image finds no x86_64 host."""
+    img = lib.image_create(http, name=lib.unique("arm"), disk_format="raw",
+                           container_format="bare", hw_architecture="aarch64")
+    assert lib.image_upload(http, img["id"], b"\0" * 512).status_code == 204
+    sid = boot(http, img["id"])
+    s = wait_status(http, sid, "ERROR")
+    assert "ImagePropertiesFilter" in s["fault"]["message"], s["fault"]
+    assert "aarch64" in s["fault"]["message"], s["fault"]
