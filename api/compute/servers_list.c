@@ -332,8 +332,10 @@ static int list(struct req *r, struct resp *out, struct nl_error *err, bool deta
 	json_t *rows = NULL, *meta = NULL, *tags = NULL, *faults = NULL, *cache = json_object();
 	struct jbuf b = { 0 };
 
-	if (compute_query_int(r, "limit", 0, &limit, &has_limit, err) || parse_filters(r, &f, err))
+	if (compute_query_int(r, "limit", 0, &limit, &has_limit, err))
 		goto out_nofilters;
+	if (parse_filters(r, &f, err))
+		goto out;   /* frees the regexes compiled before the failure */
 	if (limit > MAX_LIMIT)
 		limit = MAX_LIMIT;
 	rows = db_server_list(f.all_projects ? f.project : r->auth.project_id,
