@@ -165,12 +165,21 @@ json_t *db_server_get_by_id(int64_t id)
 	return db_row_json(st);
 }
 
+/* One statement per shape, each walking an index in the list's order: an
+ * "(?1 IS NULL OR project_id = ?1)" form would scan the table and sort it. */
 json_t *db_server_list(const char *project_id, bool include_deleted)
 {
-	sqlite3_stmt *st = db_stmt(SERVER_COLS "WHERE (?1 IS NULL OR project_id = ?1) AND (?2 = 1 OR deleted = 0) "
-				   "ORDER BY created_at DESC, id DESC");
-	db_bind_text(st, 1, project_id);
-	sqlite3_bind_int(st, 2, include_deleted);
+	sqlite3_stmt *st;
+	if (project_id && !include_deleted)
+		st = db_stmt(SERVER_COLS "WHERE project_id = ?1 AND deleted = 0 ORDER BY created_at DESC, id DESC");
+	else if (project_id)
+		st = db_stmt(SERVER_COLS "WHERE project_id = ?1 ORDER BY created_at DESC, id DESC");
+	else if (!include_deleted)
+		st = db_stmt(SERVER_COLS "WHERE deleted = 0 ORDER BY created_at DESC, id DESC");
+	else
+		st = db_stmt(SERVER_COLS "ORDER BY created_at DESC, id DESC");
+	if (project_id)
+		db_bind_text(st, 1, project_id);
 	return db_rows_json(st);
 }
 

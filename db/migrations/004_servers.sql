@@ -77,7 +77,10 @@ CREATE TABLE instances (
   deleted_at          BIGINT,
   deleted             INTEGER NOT NULL DEFAULT 0
 );
+-- Serve the lists in their order (created_at DESC, id DESC: the rowid ends every
+-- index entry) without a sort, per project and across projects.
 CREATE INDEX instances_project ON instances (project_id, deleted, created_at);
+CREATE INDEX instances_created ON instances (deleted, created_at);
 CREATE INDEX instances_host ON instances (host, deleted);
 CREATE INDEX instances_updated ON instances (updated_at);
 
