@@ -327,13 +327,31 @@ def stop_daemon(d):
 _DEFAULT = object()
 
 
+class _FreshSession(requests.Session):
+    """A Session that does not reuse a pooled connection idle for more than 5 s:
+    the daemon closes keep-alive connections idle for connection_timeout (10 s),
+    and a write (POST) sent on one just as it closes fails with
+    RemoteDisconnected and cannot be retried safely."""
+
+    _last = 0.0
+
+    def request(self, *args, **kwargs):
+        if time.monotonic() - self._last > 5:
+            for adapter in self.adapters.values():
+                adapter.close()           # new connections from here on
+        try:
+            return super().request(*args, **kwargs)
+        finally:
+            self._last = time.monotonic()
+
+
 class Http:
     """Raw HTTP access to the daemon with `requests`."""
 
     def __init__(self, daemon, admin_user, admin_password,
                  admin_project="admin"):
         self.d = daemon
-        self.s = requests.Session()
+        self.s = _FreshSession()
         self.s.trust_env = False          # never go through a proxy
         # The daemon closes keep-alive connections idle for connection_timeout
         # (10 s); a pooled connection can be closed just as it is reused. Retry
