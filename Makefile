@@ -5,9 +5,14 @@ PKGS      := libmicrohttpd jansson sqlite3 libsodium inih libssh uuid libcrypto 
 BUILD_DEPS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
               libsodium-dev libinih-dev libssh-dev uuid-dev libssl-dev \
               libvirt-dev libcurl4-openssl-dev
+# Real guests (qemu:///system): libvirt's daemons, QEMU, the config drive's ISO writer,
+# guest networking (dnsmasq), and what tests/fixtures/make-guest-image.sh builds from.
+VM_DEPS   := libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils genisoimage \
+             dnsmasq-base busybox-static cpio kmod isolinux syslinux-common syslinux-utils
 TEST_DEPS := libcmocka-dev python3-pytest python3-requests python3-jsonschema \
              python3-openstackclient python3-novaclient python3-openstacksdk \
-             python3-tempest python3-glanceclient wrk sqlite3 openssh-client curl qemu-utils
+             python3-tempest python3-glanceclient wrk sqlite3 openssh-client curl qemu-utils \
+             $(VM_DEPS)
 
 CC       ?= cc
 PYTHON   := /usr/bin/python3
@@ -37,7 +42,7 @@ MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all asan deps deps-build run test unit unit-build integration bench clean
+.PHONY: all asan deps deps-build deps-vm run run-vm test unit unit-build integration bench clean
 all: $(BUILD)/novalite-api $(BUILD)/novalite-manage $(BUILD)/novalite-compute
 
 $(BUILD)/obj/%.o: %.c
@@ -88,6 +93,15 @@ deps-build:
 
 run: deps-build all
 	./$(BUILD)/novalite-api --state-dir var $(RUN_FLAGS)
+
+# The all-in-one cloud with real guests: its agent on qemu:///system (KVM when the probe
+# says it works, else TCG), guests on a NAT network. The tiny test guest is built first.
+deps-vm:
+	@sh tools/deps.sh $(BUILD_DEPS) $(VM_DEPS)
+run-vm: deps-vm all
+	@sh tools/libvirtd.sh
+	@sh tests/fixtures/make-guest-image.sh build/guest >/dev/null && echo "guest image: build/guest/guest.qcow2"
+	./$(BUILD)/novalite-api --config etc/novalite-vm.conf $(RUN_FLAGS)
 
 unit-build: $(UNIT_BIN)
 unit: $(UNIT_BIN)

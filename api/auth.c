@@ -85,6 +85,12 @@ static int deny(const struct req *r, const char *rule, struct nl_error *err)
 	return -1;
 }
 
+bool auth_service_wide(const struct req *r)
+{
+	return r->route && (r->route->policy == POL_ANY_SVC || r->route->policy == POL_MEMBER_SVC) &&
+	       (r->auth.roles & ROLE_SERVICE);
+}
+
 int policy_check(const struct req *r, struct nl_error *err)
 {
 	return policy_require(r, r->route->policy, r->route->rule, err);
@@ -111,6 +117,11 @@ int policy_require(const struct req *r, enum policy p, const char *rule, struct 
 	}
 	case POL_SERVICE:
 		return (a->roles & (ROLE_ADMIN | ROLE_SERVICE)) ? 0 : deny(r, rule, err);
+	case POL_ANY_SVC:
+		return 0;
+	case POL_MEMBER_SVC:
+		return (a->roles & (ROLE_ADMIN | ROLE_SERVICE)) || (project && (a->roles & ROLE_MEMBER)) ? 0
+											: deny(r, rule, err);
 	}
 	return deny(r, rule, err);
 }

@@ -19,4 +19,9 @@ int policy_require(const struct req *r, enum policy p, const char *rule, struct 
 /* True when the token's roles include admin. */
 static inline int auth_is_admin(const struct auth *a) { return (a->roles & ROLE_ADMIN) != 0; }
 
+/* True when the request acts with the service role on a route whose persona grants it
+ * every project's resources (POL_ANY_SVC, POL_MEMBER_SVC): handlers then scope it as
+ * they scope an admin. False on every other route, whatever the token's roles. */
+bool auth_service_wide(const struct req *r);
+
 #endif

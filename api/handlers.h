@@ -38,9 +38,10 @@ H(image_upload); H(image_download); H(image_deactivate); H(image_reactivate);
 H(image_tag_add); H(image_tag_delete); H(image_schema_show);
 H(image_member_list); H(image_member_create); H(image_member_show); H(image_member_update); H(image_member_delete);
 
-/* servers (api/compute/servers*.c, server_actions.c, instance_actions.c) */
+/* servers (api/compute/servers*.c, server_actions.c, server_snapshot.c, remote_consoles.c,
+ * server_meta.c) */
 H(server_create); H(server_list); H(server_detail); H(server_show); H(server_update); H(server_delete);
-H(server_action);
+H(server_action); H(server_remote_console);
 H(server_metadata_list); H(server_metadata_show); H(server_metadata_create); H(server_metadata_replace);
 H(server_metadata_update); H(server_metadata_delete);
 H(server_tags_list); H(server_tag_check); H(server_tags_replace); H(server_tag_add); H(server_tags_delete);
@@ -60,7 +61,7 @@ H(usage_list); H(usage_show);
 
 /* agent protocol (api/internal/) */
 H(internal_host_register); H(internal_agent_heartbeat); H(internal_host_instances);
-H(internal_power_state); H(internal_tasks_poll); H(internal_task_result);
+H(internal_power_state); H(internal_tasks_poll); H(internal_task_result); H(internal_console_append);
 /* @@INTERNAL@@ */
 
 #undef H

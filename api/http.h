@@ -48,6 +48,11 @@ enum policy {
 	POL_ADMIN,            /* role admin */
 	POL_ADMIN_OR_SELF,    /* admin, or the user named in the path ({user_id}) */
 	POL_SERVICE,          /* role service or admin (agents) */
+	/* The two below also let the service role (compute agents) reach any project's
+	 * resource, as admins can: the handler asks auth_service_wide(). Only the image
+	 * routes an agent needs use them (download for its cache, snapshot upload). */
+	POL_ANY_SVC,          /* any valid token; service: every project's resource */
+	POL_MEMBER_SVC,       /* project member or admin, or role service on any project */
 };
 
 struct req;

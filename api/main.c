@@ -168,6 +168,15 @@ static int start_embedded_agent(const char *password, struct nl_error *err)
 	snprintf(ac.project_name, sizeof(ac.project_name), "service");
 	snprintf(ac.libvirt_uri, sizeof(ac.libvirt_uri), "%s", g_config.libvirt_uri);
 	snprintf(ac.state_dir, sizeof(ac.state_dir), "%s/compute", g_config.state_dir);
+	snprintf(ac.virt_type, sizeof(ac.virt_type), "%s", g_config.virt_type);
+	snprintf(ac.network_mode, sizeof(ac.network_mode), "%s", g_config.network_mode);
+	snprintf(ac.network_name, sizeof(ac.network_name), "%s", g_config.network_name);
+	snprintf(ac.network_bridge, sizeof(ac.network_bridge), "%s", g_config.network_bridge);
+	snprintf(ac.vnc_listen, sizeof(ac.vnc_listen), "%s", g_config.vnc_listen);
+	ac.shutdown_timeout_s = g_config.shutdown_timeout;
+	ac.sync_interval_s = g_config.sync_power_state_interval;
+	ac.image_cache_sweep_s = g_config.image_cache_manager_interval;
+	ac.image_cache_min_age_s = g_config.remove_unused_original_minimum_age_seconds;
 	if (g_config.fake_hosts > 0) {
 		ac.fake_hosts = g_config.fake_hosts;
 		snprintf(ac.host, sizeof(ac.host), "fake-");

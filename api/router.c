@@ -150,6 +150,8 @@ const struct route routes[] = {
 { SVC_COMPUTE, M_DELETE,     "/v2.1/servers/{id}",       server_delete, POL_MEMBER, "os_compute_api:servers:delete", ANY_MV, NOBODY },
 /* Each action has its own rule (os_compute_api:servers:stop, ...): see server_actions.c. */
 { SVC_COMPUTE, M_POST,       "/v2.1/servers/{id}/action", server_action, POL_MEMBER, "os_compute_api:servers:{action}", ANY_MV, BODY_OPEN(server_action_spec, struct server_meta_in) },
+{ SVC_COMPUTE, M_POST,       "/v2.1/servers/{id}/remote-consoles", server_remote_console, POL_MEMBER, "os_compute_api:os-remote-consoles", 6, 7, BODY(remote_console_v26, struct remote_console_in) },
+{ SVC_COMPUTE, M_POST,       "/v2.1/servers/{id}/remote-consoles", server_remote_console, POL_MEMBER, "os_compute_api:os-remote-consoles", 8, MAXMV, BODY(remote_console_v28, struct remote_console_in) },
 { SVC_COMPUTE, M_GET|M_HEAD, "/v2.1/servers/{id}/metadata",       server_metadata_list,    POL_READER, "os_compute_api:server-metadata:index", ANY_MV, NOBODY },
 { SVC_COMPUTE, M_POST,       "/v2.1/servers/{id}/metadata",       server_metadata_create,  POL_MEMBER, "os_compute_api:server-metadata:create", ANY_MV, BODY(server_metadata_spec, struct server_meta_in) },
 { SVC_COMPUTE, M_PUT,        "/v2.1/servers/{id}/metadata",       server_metadata_replace, POL_MEMBER, "os_compute_api:server-metadata:update_all", ANY_MV, BODY(server_metadata_spec, struct server_meta_in) },
@@ -215,17 +217,19 @@ const struct route routes[] = {
 /* ---- image (Glance v2), port 9292 ------------------------------------------------------- */
 /* Image bodies are JSON objects, JSON-patch arrays or raw data: the handlers parse them
  * (image_parse_body) under Glance's media types. Ownership and membership checks are
- * per image, in the handlers (Glance's policy is target-based). */
+ * per image, in the handlers (Glance's policy is target-based). The *_SVC personas let
+ * compute agents (role service) read any image for their cache and upload the snapshots
+ * they take into the images the compute API created, in any project. */
 { SVC_IMAGE, M_GET|M_HEAD, "/",                          image_versions,     POL_PUBLIC, "", ANY_MV, NOBODY },
 { SVC_IMAGE, M_GET|M_HEAD, "/versions",                  image_versions,     POL_PUBLIC, "", ANY_MV, NOBODY },
 { SVC_IMAGE, M_GET|M_HEAD, "/v2",                        image_versions,     POL_PUBLIC, "", ANY_MV, NOBODY },
 { SVC_IMAGE, M_GET|M_HEAD, "/v2/images",                 image_list,         POL_ANY, "get_images", ANY_MV, NOBODY },
 { SVC_IMAGE, M_POST,       "/v2/images",                 image_create,       POL_MEMBER, "add_image", ANY_MV, NOBODY },
-{ SVC_IMAGE, M_GET|M_HEAD, "/v2/images/{id}",            image_show,         POL_ANY, "get_image", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_GET|M_HEAD, "/v2/images/{id}",            image_show,         POL_ANY_SVC, "get_image", ANY_MV, NOBODY },
 { SVC_IMAGE, M_PATCH,      "/v2/images/{id}",            image_update,       POL_MEMBER, "modify_image", ANY_MV, NOBODY },
 { SVC_IMAGE, M_DELETE,     "/v2/images/{id}",            image_delete,       POL_MEMBER, "delete_image", ANY_MV, NOBODY },
-{ SVC_IMAGE, M_PUT,        "/v2/images/{id}/file",       image_upload,       POL_MEMBER, "upload_image", ANY_MV, STREAM(image_upload_ops) },
-{ SVC_IMAGE, M_GET,        "/v2/images/{id}/file",       image_download,     POL_ANY, "download_image", ANY_MV, NOBODY },
+{ SVC_IMAGE, M_PUT,        "/v2/images/{id}/file",       image_upload,       POL_MEMBER_SVC, "upload_image", ANY_MV, STREAM(image_upload_ops) },
+{ SVC_IMAGE, M_GET,        "/v2/images/{id}/file",       image_download,     POL_ANY_SVC, "download_image", ANY_MV, NOBODY },
 { SVC_IMAGE, M_POST,       "/v2/images/{id}/actions/deactivate", image_deactivate, POL_MEMBER, "deactivate", ANY_MV, NOBODY },
 { SVC_IMAGE, M_POST,       "/v2/images/{id}/actions/reactivate", image_reactivate, POL_MEMBER, "reactivate", ANY_MV, NOBODY },
 { SVC_IMAGE, M_PUT,        "/v2/images/{id}/tags/{tag}", image_tag_add,      POL_MEMBER, "modify_image", ANY_MV, NOBODY },
@@ -242,6 +246,7 @@ const struct route routes[] = {
 { SVC_INTERNAL, M_GET,        "/internal/v1/agents/{agent}/tasks",    internal_tasks_poll,     POL_SERVICE, "novalite:agent", ANY_MV, NOBODY },
 { SVC_INTERNAL, M_GET,        "/internal/v1/hosts/{host}/instances",  internal_host_instances, POL_SERVICE, "novalite:agent", ANY_MV, NOBODY },
 { SVC_INTERNAL, M_PUT,        "/internal/v1/instances/{uuid}/power_state", internal_power_state, POL_SERVICE, "novalite:agent", ANY_MV, BODY(internal_power_spec, struct power_in) },
+{ SVC_INTERNAL, M_POST,       "/internal/v1/instances/{uuid}/console", internal_console_append, POL_SERVICE, "novalite:agent", ANY_MV, BODY(internal_console_spec, struct console_in) },
 { SVC_INTERNAL, M_POST,       "/internal/v1/tasks/{id}",              internal_task_result,    POL_SERVICE, "novalite:agent", ANY_MV, BODY(internal_result_spec, struct result_in) },
 /* @@INTERNAL@@ */
 };

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,7 +29,9 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "compute/agent_watch.h"
 #include "compute/http.h"
+#include "compute/image_cache.h"
 #include "compute/virt.h"
 
 #define BACKOFF_MIN_MS 1000
@@ -55,6 +58,13 @@ struct agent {
 	bool outage;                  /* the API is unreachable: logged once */
 	long long outage_since_ms;
 	long backoff_ms;
+	/* Held around each task and its result, and by the watcher around its reports. */
+	pthread_mutex_t task_mu;
+	struct agent_watch *watch;    /* real guests only */
+	long long last_reconcile_ms, last_sweep_ms;
+	char image_cache_dir[600];
+	char **images_in_use;         /* image refs of this agent's instances, from the last reconcile */
+	size_t nimages_in_use;
 };
 
 /* One agent per process: agent_stop() must find it from any thread. */
@@ -101,6 +111,14 @@ void agent_config_defaults(struct agent_config *cfg)
 	cfg->fake_disk_gb = 1000;
 	cfg->heartbeat_s = 10;
 	cfg->poll_wait_s = 20;
+	snprintf(cfg->virt_type, sizeof(cfg->virt_type), "auto");
+	snprintf(cfg->network_mode, sizeof(cfg->network_mode), "nat");
+	snprintf(cfg->network_name, sizeof(cfg->network_name), "novalite");
+	snprintf(cfg->vnc_listen, sizeof(cfg->vnc_listen), "127.0.0.1");
+	cfg->shutdown_timeout_s = 60;
+	cfg->sync_interval_s = 60;
+	cfg->image_cache_sweep_s = 2400;
+	cfg->image_cache_min_age_s = 86400;
 }
 
 /* ---- talking to the API --------------------------------------------------------------------- */
@@ -246,6 +264,15 @@ static bool parse_instance(json_t *j, struct virt_instance *inst)
 	inst->vcpus = (int)json_integer_value(json_object_get(j, "vcpus"));
 	inst->memory_mb = json_integer_value(json_object_get(j, "memory_mb"));
 	inst->root_gb = json_integer_value(json_object_get(j, "root_gb"));
+	copy_str(j, "image_ref", inst->image_ref, sizeof(inst->image_ref));
+	copy_str(j, "availability_zone", inst->availability_zone, sizeof(inst->availability_zone));
+	inst->launch_index = (int)json_integer_value(json_object_get(j, "launch_index"));
+	inst->config_drive = json_is_true(json_object_get(j, "config_drive"));
+	inst->key_name = json_string_value(json_object_get(j, "key_name"));
+	inst->key_data = json_string_value(json_object_get(j, "key_data"));
+	inst->user_data_b64 = json_string_value(json_object_get(j, "user_data"));
+	inst->metadata = json_object_get(j, "metadata");
+	inst->image_properties = json_object_get(j, "image_properties");
 	virt_instance_set_name(inst);
 	return inst->id > 0 && strlen(inst->uuid) == VIRT_UUID_LEN;
 }
@@ -281,6 +308,18 @@ static int restore_domain(struct agent *a, struct agent_host *h, const struct vi
 	if (is(vm_state, "stopped", "soft-delete", "shelved"))
 		return d->power_off(h->conn, inst, err);   /* defined, not running */
 	return 1;
+}
+
+/* The image cache sweep keeps the bases of every instance the API says this agent runs. */
+static void note_image_in_use(struct agent *a, const char *image_ref)
+{
+	if (!image_ref[0])
+		return;
+	for (size_t i = 0; i < a->nimages_in_use; i++)
+		if (!strcmp(a->images_in_use[i], image_ref))
+			return;
+	a->images_in_use = nl_realloc(a->images_in_use, (a->nimages_in_use + 1) * sizeof(char *));
+	a->images_in_use[a->nimages_in_use++] = nl_strdup(image_ref);
 }
 
 static bool listed(char (*uuids)[VIRT_UUID_LEN + 1], size_t n, const char *uuid)
@@ -339,6 +378,7 @@ static void reconcile_host(struct agent *a, struct agent_host *h)
 		const char *task = json_string_value(json_object_get(j, "task_state"));
 		if (!parse_instance(j, &inst) || !vm)
 			continue;
+		note_image_in_use(a, inst.image_ref);
 		memset(&err, 0, sizeof(err));
 		if (!listed(uuids, ndom, inst.uuid) && !(task && !strcmp(task, "deleting"))) {
 			int rc = restore_domain(a, h, &inst, vm, &err);
@@ -388,10 +428,23 @@ static void reconcile_host(struct agent *a, struct agent_host *h)
 	json_decref(resp);
 }
 
+static void forget_images_in_use(struct agent *a)
+{
+	for (size_t i = 0; i < a->nimages_in_use; i++)
+		free(a->images_in_use[i]);
+	free(a->images_in_use);
+	a->images_in_use = NULL;
+	a->nimages_in_use = 0;
+}
+
 static void reconcile_all(struct agent *a)
 {
+	forget_images_in_use(a);
+	pthread_mutex_lock(&a->task_mu);
 	for (size_t i = 0; i < a->nhosts && !stopping(); i++)
 		reconcile_host(a, &a->hosts[i]);
+	pthread_mutex_unlock(&a->task_mu);
+	a->last_reconcile_ms = now_ms();
 }
 
 /* ---- tasks -------------------------------------------------------------------------------- */
@@ -447,7 +500,7 @@ static const char *console_tail(const char *text)
 }
 
 static void post_result(struct agent *a, long long id, bool ok, int power, const char *message,
-			const char *console)
+			const char *console, const char *console_address)
 {
 	char path[64];
 	struct nl_error err = { 0 };
@@ -463,6 +516,9 @@ static void post_result(struct agent *a, long long id, bool ok, int power, const
 	json_t *text = console ? json_string(console_tail(console)) : NULL;
 	if (text)
 		json_object_set_new(result, "console", text);
+	if (console_address)
+		json_object_set_new(result, "console_address",
+				    console_address[0] ? json_string(console_address) : json_null());
 	json_t *body = json_pack("{s:o}", "result", result);
 	snprintf(path, sizeof(path), "/internal/v1/tasks/%lld", id);
 	int st = api_call(a, "POST", path, body, REQUEST_TIMEOUT_S, NULL, &err);
@@ -475,6 +531,74 @@ static void post_result(struct agent *a, long long id, bool ok, int power, const
 		log_warn("task %lld: result not accepted: %s", id, err.msg);
 }
 
+/* Build on a hypervisor with disks: the image's base must be in the local cache first. */
+static int fetch_image(struct agent *a, struct agent_host *h, struct virt_instance *inst, struct nl_error *err)
+{
+	struct image_base base;
+	if (!a->drv->needs_image || !a->drv->needs_image(h->conn))
+		return 0;
+	if (!inst->image_ref[0]) {
+		nl_err_set(err, 400, "Instance %s has no image to boot from.", inst->uuid);
+		return -1;
+	}
+	if (image_cache_fetch(a->http, a->image_cache_dir, inst->image_ref, &base, err))
+		return -1;
+	snprintf(inst->base_path, sizeof(inst->base_path), "%s", base.path);
+	snprintf(inst->base_format, sizeof(inst->base_format), "%s", base.format);
+	inst->base_virtual_size = base.virtual_size;
+	return 0;
+}
+
+/* Snapshot: the driver writes a qcow2 copy of the root disk, which is uploaded to the
+ * image the API created (params.image_id) with this agent's service token. */
+static int snapshot(struct agent *a, struct agent_host *h, const struct virt_instance *inst, json_t *params,
+		    struct nl_error *err)
+{
+	char path[700], url[600];
+	const char *image_id = json_string_value(json_object_get(params, "image_id"));
+	if (!a->drv->snapshot) {
+		nl_err_set(err, 501, "This hypervisor does not support the task 'snapshot'.");
+		return -1;
+	}
+	if (!image_id || strlen(image_id) != 36 || strspn(image_id, "0123456789abcdef-") != 36) {
+		nl_err_set(err, 400, "The snapshot task names no image.");
+		return -1;
+	}
+	const char *base = http_image_url(a->http, err);
+	if (!base)
+		return -1;
+	snprintf(path, sizeof(path), "%s/snapshot-%s.qcow2", a->cfg.state_dir, image_id);
+	unlink(path);
+	if (a->drv->snapshot(h->conn, inst, path, err))
+		return -1;
+	int rc = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		nl_err_set(err, 500, "Cannot read the snapshot %s: %s.", path, strerror(errno));
+	} else {
+		snprintf(url, sizeof(url), "%s/v2/images/%s/file", base, image_id);
+		int code = http_upload(a->http, url, fd, (long long)st.st_size, "application/octet-stream", err);
+		if (code == 204 || code == 200 || code == 201) {
+			log_info("snapshot of %s uploaded to image %s (%lld bytes)", inst->uuid, image_id,
+				 (long long)st.st_size);
+			rc = 0;
+		} else if (code >= 0 && code < 400) {
+			nl_err_set(err, 502, "The image service answered %d to the snapshot upload.", code);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	return rc;
+}
+
+/* Task kinds after which the guest runs with a (possibly new) VNC port. */
+static bool starts_guest(const char *kind)
+{
+	return is(kind, "build", "start", "resume") || is(kind, "unpause", "reboot_soft", "reboot_hard");
+}
+
 static void run_task(struct agent *a, json_t *task)
 {
 	json_t *jid = json_object_get(task, "id");
@@ -484,30 +608,41 @@ static void run_task(struct agent *a, json_t *task)
 	struct nl_error err = { 0 };
 	struct agent_host *h = host ? find_host(a, host) : NULL;
 	int rc = -1, power = -1;
-	char *console = NULL;
+	char *console = NULL, vnc[300] = "";
+	bool send_vnc = false;
 
 	if (!json_is_integer(jid)) {
 		log_warn("a task without an id was dropped");
 		return;
 	}
 	long long id = json_integer_value(jid);
+	kind = kind ? kind : "";
+	pthread_mutex_lock(&a->task_mu);
 	if (!parse_instance(json_object_get(task, "instance"), &inst))
 		nl_err_set(&err, 400, "Task %lld carries no valid instance.", id);
 	else if (!h)
 		nl_err_set(&err, 400, "Host %s is not served by agent %s.", host ? host : "(none)", a->name);
+	else if (!strcmp(kind, "snapshot"))
+		rc = snapshot(a, h, &inst, json_object_get(task, "params"), &err);
+	else if (!strcmp(kind, "build") && fetch_image(a, h, &inst, &err))
+		rc = -1;
 	else
-		rc = run_kind(a->drv, h->conn, kind ? kind : "", &inst, &err);
+		rc = run_kind(a->drv, h->conn, kind, &inst, &err);
 	if (h && inst.uuid[0]) {
 		power = power_state(a, h, inst.uuid);
 		if (a->drv->console_text)
 			console = a->drv->console_text(h->conn, &inst);
+		if (rc == 0 && a->drv->console_address && starts_guest(kind)) {
+			a->drv->console_address(h->conn, &inst, vnc, sizeof(vnc));
+			send_vnc = true;
+		}
 	}
 	if (rc == 0)
 		log_info("task %lld %s %s on %s: done (power state %d)", id, kind, inst.uuid, h->name, power);
 	else
-		log_warn("task %lld %s %s on %s: failed: %s", id, kind ? kind : "?", inst.uuid, host ? host : "?",
-			 err.msg);
-	post_result(a, id, rc == 0, power, err.msg, console);
+		log_warn("task %lld %s %s on %s: failed: %s", id, kind, inst.uuid, host ? host : "?", err.msg);
+	post_result(a, id, rc == 0, power, err.msg, console, send_vnc ? vnc : NULL);
+	pthread_mutex_unlock(&a->task_mu);
 	free(console);
 }
 
@@ -533,6 +668,25 @@ static void heartbeat(struct agent *a)
 	}
 }
 
+/* Nova's periodic tasks, reduced: a reconcile (power-state sync and lost domains) every
+ * sync_interval_s, and the image cache sweep every image_cache_sweep_s. */
+static void periodic(struct agent *a)
+{
+	long long now = now_ms();
+	if (a->cfg.sync_interval_s > 0 && now - a->last_reconcile_ms >= a->cfg.sync_interval_s * 1000LL)
+		reconcile_all(a);
+	if (a->image_cache_dir[0] && a->cfg.image_cache_sweep_s > 0 &&
+	    now - a->last_sweep_ms >= a->cfg.image_cache_sweep_s * 1000LL) {
+		a->last_sweep_ms = now;
+		pthread_mutex_lock(&a->task_mu);
+		int n = image_cache_sweep(a->image_cache_dir, (const char *const *)a->images_in_use, a->nimages_in_use,
+					  a->cfg.image_cache_min_age_s);
+		pthread_mutex_unlock(&a->task_mu);
+		if (n)
+			log_info("image cache: %d unused base(s) removed", n);
+	}
+}
+
 static void serve(struct agent *a)
 {
 	char path[400], esc[300];
@@ -550,6 +704,7 @@ static void serve(struct agent *a)
 
 		if (now_ms() - a->last_heartbeat_ms >= a->cfg.heartbeat_s * 1000LL)
 			heartbeat(a);
+		periodic(a);
 		int st = api_call(a, "GET", path, NULL, wait + POLL_GRACE_S, &resp, &err);
 		if (st == HTTP_CANCELLED)
 			break;
@@ -584,6 +739,8 @@ static void agent_free(struct agent *a)
 		a->drv->close(a->hosts[i].conn);
 	free(a->hosts);
 	http_client_free(a->http);
+	forget_images_in_use(a);
+	pthread_mutex_destroy(&a->task_mu);
 	explicit_bzero(a->cfg.password, sizeof(a->cfg.password));
 	free(a);
 }
@@ -594,6 +751,7 @@ static struct agent *agent_new(const struct agent_config *cfg, struct nl_error *
 	char abs_dir[PATH_MAX];
 	struct agent *a = nl_calloc(1, sizeof(*a));
 
+	pthread_mutex_init(&a->task_mu, NULL);
 	a->cfg = *cfg;
 	if (a->cfg.heartbeat_s <= 0)
 		a->cfg.heartbeat_s = 10;
@@ -636,11 +794,18 @@ static struct agent *agent_new(const struct agent_config *cfg, struct nl_error *
 			.uri = cfg->libvirt_uri, .host = h->name, .state_dir = a->cfg.state_dir,
 			.fake_vcpus = cfg->fake_vcpus, .fake_ram_mb = cfg->fake_ram_mb,
 			.fake_disk_gb = cfg->fake_disk_gb, .fake_spawn_delay_ms = cfg->fake_spawn_delay_ms,
+			.virt_type = cfg->virt_type, .network_mode = cfg->network_mode,
+			.network_name = cfg->network_name, .network_bridge = cfg->network_bridge,
+			.vnc_listen = cfg->vnc_listen, .shutdown_timeout_s = cfg->shutdown_timeout_s,
 		};
 		if (!(h->conn = a->drv->open(&hc, err)))
 			goto fail;
 	}
 	qsort(a->hosts, a->nhosts, sizeof(*a->hosts), host_cmp);
+	if (a->drv->needs_image && a->drv->needs_image(a->hosts[0].conn)) {
+		snprintf(a->image_cache_dir, sizeof(a->image_cache_dir), "%s/images", a->cfg.state_dir);
+		a->last_sweep_ms = now_ms();   /* the first sweep after one interval, not at start */
+	}
 
 	if (http_route_ip(cfg->api_url, a->host_ip, sizeof(a->host_ip)))
 		snprintf(a->host_ip, sizeof(a->host_ip), "127.0.0.1");
@@ -655,6 +820,26 @@ static struct agent *agent_new(const struct agent_config *cfg, struct nl_error *
 fail:
 	agent_free(a);
 	return NULL;
+}
+
+/* Real guests change between tasks: watch them (agent_watch.h). The fake does not. */
+static void start_watch(struct agent *a)
+{
+	struct nl_error err = { 0 };
+	if (!a->image_cache_dir[0])
+		return;
+	struct watch_host *wh = nl_calloc(a->nhosts, sizeof(*wh));
+	for (size_t i = 0; i < a->nhosts; i++)
+		wh[i] = (struct watch_host){ a->hosts[i].name, a->hosts[i].conn };
+	struct http_credentials cred = {
+		.auth_url = a->cfg.auth_url, .username = a->cfg.username, .password = a->cfg.password,
+		.project_name = a->cfg.project_name, .user_domain = a->cfg.user_domain,
+		.project_domain = a->cfg.project_domain,
+	};
+	a->watch = agent_watch_start(a->drv, wh, a->nhosts, &a->task_mu, a->cfg.api_url, &cred, &err);
+	if (!a->watch)
+		log_error("lifecycle events and console shipping are off: %s", err.msg);
+	free(wh);
 }
 
 static void set_state(int state)
@@ -686,8 +871,11 @@ int agent_run(const struct agent_config *cfg, struct nl_error *err)
 	} else if (reg == 0) {
 		set_state(RUN_REGISTERED);
 		reconcile_all(a);
+		start_watch(a);
 		log_info("agent %s ready: polling for tasks", a->name);
 		serve(a);
+		agent_watch_stop(a->watch);
+		a->watch = NULL;
 	}
 
 	pthread_mutex_lock(&ctl.mu);

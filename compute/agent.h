@@ -26,6 +26,16 @@ struct agent_config {
 	int fake_spawn_delay_ms;  /* fake only: each spawn sleeps this long (tests kill an agent mid-build) */
 	int heartbeat_s;          /* default 10 */
 	int poll_wait_s;          /* long-poll wait, default 20 */
+	/* Real guests (qemu:///system) */
+	char virt_type[16];       /* auto (probe), kvm or qemu */
+	char network_mode[16];    /* nat, isolated, bridge, user (compute/virt_net.h) */
+	char network_name[64];    /* libvirt network, default "novalite" */
+	char network_bridge[32];  /* bridge mode: the host bridge */
+	char vnc_listen[64];      /* default 127.0.0.1 */
+	int shutdown_timeout_s;   /* clean shutdown wait before a hard stop, default 60 */
+	int sync_interval_s;      /* periodic reconcile (power states, lost domains), default 60 */
+	int image_cache_sweep_s;  /* how often unused bases are looked for, default 2400 */
+	int image_cache_min_age_s;   /* an unused base is kept this long after its last use, default 86400 */
 };
 
 void agent_config_defaults(struct agent_config *cfg);

@@ -37,6 +37,7 @@ struct http_client {
 	char username[128], password[256], project_name[128];
 	char user_domain[64], project_domain[64];
 	char *token;              /* NULL until authenticated */
+	char image_url[256];      /* the catalog's image endpoint, "" until authenticated */
 	atomic_bool cancelled;
 };
 
@@ -47,6 +48,12 @@ struct transfer {
 	bool too_big;
 	bool want_token;          /* Keystone: keep X-Subject-Token */
 	char *subject_token;
+	/* Streaming: the body goes to sink instead of memory (image downloads). sink returns
+	 * 0 to go on, -1 to abort the transfer. */
+	int (*sink)(void *arg, const char *data, size_t n);
+	void *sink_arg;
+	bool sink_failed;
+	CURL *easy;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -203,6 +210,18 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
 	struct transfer *t = arg;
 	size_t add = size * n;
+	if (t->sink) {
+		long status = 0;
+		/* Error bodies are kept for the message; only a 2xx body is streamed. */
+		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200 && status < 300) {
+			if (t->sink(t->sink_arg, data, add) != 0) {
+				t->sink_failed = true;
+				return 0;
+			}
+			return add;
+		}
+	}
 	if (t->len + add > (size_t)MAX_RESPONSE) {
 		t->too_big = true;
 		return 0;   /* aborts the transfer */
@@ -270,6 +289,10 @@ static int perform(struct http_client *c, const char *what, struct transfer *t, 
 		nl_err_set(err, 503, "The request %s was cancelled: the agent is stopping.", what);
 		return rc;
 	}
+	if (t->sink_failed) {
+		nl_err_set(err, 500, "%s: the received data could not be stored.", what);
+		return HTTP_UNREACHABLE;
+	}
 	if (t->too_big) {
 		nl_err_set(err, 502, "The response to %s exceeded %ld bytes.", what, MAX_RESPONSE);
 		return HTTP_UNREACHABLE;
@@ -291,6 +314,7 @@ static void setup(struct http_client *c, const char *method, const char *url, co
 		  struct curl_slist *headers, long timeout_s, struct transfer *t)
 {
 	curl_easy_reset(c->easy);
+	t->easy = c->easy;
 	curl_easy_setopt(c->easy, CURLOPT_URL, url);
 	curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
@@ -338,6 +362,46 @@ static const char *error_message(json_t *body)
 
 /* ---- Keystone ----------------------------------------------------------------------------- */
 
+/* The image service's endpoint from the token's catalog: the agent downloads images for
+ * its cache and uploads snapshots there. "internal" is preferred (an operator may give the
+ * compute network its own address), then "public". */
+static void remember_image_url(struct http_client *c, json_t *catalog)
+{
+	size_t i, k;
+	json_t *svc, *ep;
+	const char *found = NULL;
+	json_array_foreach(catalog, i, svc) {
+		const char *type = json_string_value(json_object_get(svc, "type"));
+		if (!type || strcmp(type, "image"))
+			continue;
+		json_array_foreach(json_object_get(svc, "endpoints"), k, ep) {
+			const char *iface = json_string_value(json_object_get(ep, "interface"));
+			const char *url = json_string_value(json_object_get(ep, "url"));
+			if (!iface || !url)
+				continue;
+			if (!strcmp(iface, "internal") || (!found && !strcmp(iface, "public")))
+				found = url;
+		}
+	}
+	if (found) {
+		snprintf(c->image_url, sizeof(c->image_url), "%s", found);
+		for (size_t n = strlen(c->image_url); n && c->image_url[n - 1] == '/'; n--)
+			c->image_url[n - 1] = '\0';
+	}
+}
+
+const char *http_image_url(struct http_client *c, struct nl_error *err)
+{
+	if (!c->image_url[0] && c->auth_url[0] && http_authenticate(c, err) != 0)
+		return NULL;
+	if (!c->image_url[0]) {
+		nl_err_set(err, 502, "The Keystone catalog lists no image service endpoint.");
+		return NULL;
+	}
+	return c->image_url;
+}
+
+
 int http_authenticate(struct http_client *c, struct nl_error *err)
 {
 	char url[300];
@@ -371,6 +435,9 @@ int http_authenticate(struct http_client *c, struct nl_error *err)
 	curl_slist_free_all(headers);
 
 	if (status == 201 && t.subject_token && *t.subject_token) {
+		json_t *resp = t.body ? json_loads(t.body, 0, NULL) : NULL;
+		remember_image_url(c, json_object_get(json_object_get(resp, "token"), "catalog"));
+		json_decref(resp);
 		wipe(c->token);
 		free(c->token);
 		c->token = t.subject_token;
@@ -459,4 +526,105 @@ out:
 	transfer_clear(&t);
 	free(text);
 	return status;
+}
+
+/* ---- streaming ------------------------------------------------------------------------------ */
+
+struct upload_src { int fd; };
+
+static size_t on_read(char *buf, size_t size, size_t n, void *arg)
+{
+	struct upload_src *u = arg;
+	ssize_t r = read(u->fd, buf, size * n);
+	return r < 0 ? CURL_READFUNC_ABORT : (size_t)r;
+}
+
+/* One authenticated streaming exchange. Download: sink gets the body. Upload: fd is sent
+ * as the body (size bytes). Stalls, not sizes, are what time out: less than 1 KiB/s for
+ * 60 s ends the transfer, however long a large image takes. */
+static int stream_once(struct http_client *c, const char *method, const char *url, const char *what,
+		       struct transfer *t, int fd, long long size, const char *content_type, struct nl_error *err)
+{
+	char auth[1200], ctype[200];
+	struct upload_src src = { fd };
+	struct curl_slist *headers = curl_slist_append(NULL, "Expect:");
+	if (c->token) {
+		snprintf(auth, sizeof(auth), "X-Auth-Token: %s", c->token);
+		headers = curl_slist_append(headers, auth);
+		explicit_bzero(auth, sizeof(auth));
+	}
+	if (content_type) {
+		snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
+		headers = curl_slist_append(headers, ctype);
+	}
+	setup(c, "GET", url, NULL, headers, 0, t);
+	curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_TIME, 60L);
+	if (!strcmp(method, "PUT")) {
+		if (lseek(fd, 0, SEEK_SET) < 0) {
+			curl_slist_free_all(headers);
+			nl_err_set(err, 500, "%s: cannot rewind the file to send.", what);
+			return HTTP_UNREACHABLE;
+		}
+		curl_easy_setopt(c->easy, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c->easy, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c->easy, CURLOPT_READDATA, &src);
+		curl_easy_setopt(c->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
+	}
+	int status = perform(c, what, t, err);
+	curl_slist_free_all(headers);
+	return status;
+}
+
+static int stream(struct http_client *c, const char *method, const char *url, int (*sink)(void *, const char *, size_t),
+		  void *sink_arg, int fd, long long size, const char *content_type, struct nl_error *err)
+{
+	char what[600];
+	struct transfer t = { .sink = sink, .sink_arg = sink_arg };
+	int status;
+
+	snprintf(what, sizeof(what), "%s %s", method, url);
+	if (c->auth_url[0] && !c->token && (status = http_authenticate(c, err)) != 0)
+		return status;
+	status = stream_once(c, method, url, what, &t, fd, size, content_type, err);
+	if (status == 401 && c->auth_url[0]) {
+		log_info("%s: token rejected (401), authenticating again", what);
+		transfer_clear(&t);
+		t.sink = sink;
+		t.sink_arg = sink_arg;
+		if ((status = http_authenticate(c, err)) != 0)
+			return status;
+		status = stream_once(c, method, url, what, &t, fd, size, content_type, err);
+	}
+	if (status >= 400) {
+		json_t *j = t.len ? json_loadb(t.body, t.len, 0, NULL) : NULL;
+		const char *m = error_message(j);
+		nl_err_set(err, status, "%s answered %d%s%s", what, status, m ? ": " : "", m ? m : "");
+		json_decref(j);
+	}
+	transfer_clear(&t);
+	return status;
+}
+
+int http_download(struct http_client *c, const char *url, int (*sink)(void *arg, const char *data, size_t n),
+		  void *arg, struct nl_error *err)
+{
+	return stream(c, "GET", url, sink, arg, -1, 0, NULL, err);
+}
+
+int http_upload(struct http_client *c, const char *url, int fd, long long size, const char *content_type,
+		struct nl_error *err)
+{
+	return stream(c, "PUT", url, NULL, NULL, fd, size, content_type, err);
+}
+
+int http_get_json(struct http_client *c, const char *url, json_t **resp, struct nl_error *err)
+{
+	char saved[256];
+	/* http_request takes a path under the base: borrow the base for an absolute URL. */
+	snprintf(saved, sizeof(saved), "%s", c->base_url);
+	c->base_url[0] = '\0';
+	int st = http_request(c, "GET", url, NULL, 60, resp, err);
+	snprintf(c->base_url, sizeof(c->base_url), "%s", saved);
+	return st;
 }

@@ -47,6 +47,24 @@ int http_authenticate(struct http_client *c, struct nl_error *err);
 int http_request(struct http_client *c, const char *method, const char *path, json_t *body,
 		 long timeout_s, json_t **resp, struct nl_error *err);
 
+/* The image service's endpoint from the catalog of the agent's token (authenticating
+ * first when there is no token yet), e.g. "http://127.0.0.1:9292"; NULL with err when the
+ * catalog has none. Borrowed: valid until the client is freed. */
+const char *http_image_url(struct http_client *c, struct nl_error *err);
+
+/* GET of an absolute URL with the token (JSON answer), as http_request. */
+int http_get_json(struct http_client *c, const char *url, json_t **resp, struct nl_error *err);
+
+/* Streams the body of GET url into sink (0: go on, -1: abort, e.g. disk full) as it
+ * arrives; nothing is held in memory. Same return values as http_request; a transfer only
+ * times out when it stalls (under 1 KiB/s for 60 s). */
+int http_download(struct http_client *c, const char *url, int (*sink)(void *arg, const char *data, size_t n),
+		  void *arg, struct nl_error *err);
+
+/* PUT url with the size bytes of fd (read from its start) as the body. */
+int http_upload(struct http_client *c, const char *url, int fd, long long size, const char *content_type,
+		struct nl_error *err);
+
 /* Sleeps ms milliseconds unless cancelled: returns 0, or HTTP_CANCELLED at once. */
 int http_sleep(struct http_client *c, long ms);
 

@@ -28,6 +28,15 @@ static const struct option long_opts[] = {
 	{ "fake-disk-gb", required_argument, NULL, 'd' },
 	{ "fake-spawn-delay-ms", required_argument, NULL, 'D' },
 	{ "state-dir", required_argument, NULL, 's' },
+	{ "virt-type", required_argument, NULL, 'V' },
+	{ "network-mode", required_argument, NULL, 'N' },
+	{ "network-name", required_argument, NULL, 'W' },
+	{ "network-bridge", required_argument, NULL, 'B' },
+	{ "vnc-listen", required_argument, NULL, 'X' },
+	{ "shutdown-timeout", required_argument, NULL, 'T' },
+	{ "sync-interval", required_argument, NULL, 'S' },
+	{ "image-cache-sweep", required_argument, NULL, 'I' },
+	{ "image-cache-min-age", required_argument, NULL, 'M' },
 	{ "log-level", required_argument, NULL, 'l' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -54,6 +63,15 @@ static void usage(FILE *f)
 		"  --fake-disk-gb N     disk of each fake host in GB (default: 1000)\n"
 		"  --fake-spawn-delay-ms N  each fake build takes N ms (to test an agent killed mid-build)\n"
 		"  --state-dir DIR      fake node files and instance files (default: var-compute)\n"
+		"  --virt-type TYPE     qemu:///system: auto (probe KVM, default), kvm or qemu (TCG)\n"
+		"  --network-mode MODE  nat (default), isolated, bridge or user\n"
+		"  --network-name NAME  libvirt network for guests (default: novalite)\n"
+		"  --network-bridge BR  bridge mode: the host bridge\n"
+		"  --vnc-listen ADDR    guests' VNC servers listen here (default: 127.0.0.1)\n"
+		"  --shutdown-timeout S seconds for a clean guest shutdown (default: 60)\n"
+		"  --sync-interval S    seconds between reconciles with libvirt (default: 60)\n"
+		"  --image-cache-sweep S    seconds between image cache sweeps (default: 2400)\n"
+		"  --image-cache-min-age S  keep an unused base this long (default: 86400)\n"
 		"  --log-level LEVEL    debug, info, warn, error (default: info)\n"
 		"  --help               this text\n\n"
 		"Stops cleanly on SIGTERM or SIGINT.\n");
@@ -221,6 +239,19 @@ int main(int argc, char **argv)
 		case 'A': rc = set_str(cfg.agent_name, sizeof(cfg.agent_name), optarg, "--agent"); break;
 		case 'u': rc = set_str(cfg.libvirt_uri, sizeof(cfg.libvirt_uri), optarg, "--libvirt-uri"); break;
 		case 's': rc = set_str(cfg.state_dir, sizeof(cfg.state_dir), optarg, "--state-dir"); break;
+		case 'V': rc = set_str(cfg.virt_type, sizeof(cfg.virt_type), optarg, "--virt-type"); break;
+		case 'N': rc = set_str(cfg.network_mode, sizeof(cfg.network_mode), optarg, "--network-mode"); break;
+		case 'W': rc = set_str(cfg.network_name, sizeof(cfg.network_name), optarg, "--network-name"); break;
+		case 'B': rc = set_str(cfg.network_bridge, sizeof(cfg.network_bridge), optarg, "--network-bridge"); break;
+		case 'X': rc = set_str(cfg.vnc_listen, sizeof(cfg.vnc_listen), optarg, "--vnc-listen"); break;
+		case 'T': case 'S': case 'I': case 'M': {
+			int *dst = opt == 'T' ? &cfg.shutdown_timeout_s : opt == 'S' ? &cfg.sync_interval_s
+				   : opt == 'I' ? &cfg.image_cache_sweep_s : &cfg.image_cache_min_age_s;
+			if (parse_num(optarg, 0, 31536000, &n))
+				return die2("'%s' is not a number of seconds", optarg);
+			*dst = (int)n;
+			break;
+		}
 		case 'l': level = optarg; break;
 		case 'n':
 			if (parse_num(optarg, 0, 100000, &n))

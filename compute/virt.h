@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "common/error.h"
 
 /* Nova's power states (nova/compute/power_state.py), as the API stores them. */
@@ -41,6 +43,13 @@ struct virt_host_config {
 	long long fake_ram_mb;
 	long long fake_disk_gb;   /* the test driver has no disks: reported as local_gb */
 	int fake_spawn_delay_ms;  /* the fake sleeps this long in spawn (0: no delay) */
+	/* qemu:///system only */
+	const char *virt_type;    /* "auto" (probe, see virt_probe.h), "kvm" or "qemu" */
+	const char *network_mode; /* see virt_net.h: nat, isolated, bridge, user */
+	const char *network_name; /* libvirt network, e.g. "novalite" */
+	const char *network_bridge;   /* bridge mode: the host bridge; else the one to create */
+	const char *vnc_listen;   /* the address VNC servers listen on, e.g. "127.0.0.1" */
+	int shutdown_timeout_s;   /* clean shutdown wait before a hard stop (Nova: 60) */
 };
 
 struct virt_cpu_info {
@@ -52,7 +61,7 @@ struct virt_cpu_info {
 /* The facts a host registers with (POST /internal/v1/hosts). */
 struct virt_host_info {
 	char hypervisor_hostname[256];
-	char hypervisor_type[32];          /* "QEMU", or "test" for the test driver */
+	char hypervisor_type[32];          /* "QEMU" (TCG), "KVM", or "test" for the test driver */
 	unsigned long long hypervisor_version;   /* libvirt's encoding: 7002000 = 7.2.0 */
 	char arch[32];
 	int vcpus;
@@ -70,6 +79,18 @@ struct virt_instance {
 	int vcpus;
 	long long memory_mb, root_gb;
 	char fixed_ip[64], mac_address[32];
+	/* Real guests only; pointers are borrowed from the task for the call. */
+	char image_ref[64];
+	char availability_zone[256];
+	int launch_index;
+	bool config_drive;
+	const char *key_name, *key_data;   /* NULL when the server has no key pair */
+	const char *user_data_b64;         /* as the API got it, base64; NULL: none */
+	json_t *metadata;                  /* the server's metadata object, or NULL */
+	json_t *image_properties;          /* hw_disk_bus, hw_vif_model, ... or NULL */
+	/* The cached base image the root disk overlays (agent fills it before spawn). */
+	char base_path[600], base_format[16];
+	long long base_virtual_size;
 };
 
 /* Fills inst->name from inst->id. */
@@ -88,7 +109,8 @@ struct virt_driver {
 
 	/* Defines and starts the domain; an existing one is only made to run. */
 	int (*spawn)(struct virt_conn *conn, const struct virt_instance *inst, struct nl_error *err);
-	/* Destroys and undefines; a missing domain is success. */
+	/* Destroys and undefines, and removes the instance's files (disk, config drive, console
+	 * log) and its DHCP reservation; a missing domain or file is success. */
 	int (*destroy)(struct virt_conn *conn, const struct virt_instance *inst, struct nl_error *err);
 	/* Clean shutdown, then a hard stop if the guest ignores it. Missing: defined, left off. */
 	int (*power_off)(struct virt_conn *conn, const struct virt_instance *inst, struct nl_error *err);
@@ -114,6 +136,20 @@ struct virt_driver {
 	/* Console output produced since the last call for this instance, malloc'd, or NULL
 	 * when there is none. The fake writes a synthetic boot log at each boot. */
 	char *(*console_text)(struct virt_conn *conn, const struct virt_instance *inst);
+
+	/* Whether spawn needs inst->base_path (the agent then fetches the image first). */
+	bool (*needs_image)(struct virt_conn *conn);
+	/* Writes a standalone qcow2 copy of the root disk to out_path (a running guest is
+	 * paused for the copy, then resumed). */
+	int (*snapshot)(struct virt_conn *conn, const struct virt_instance *inst, const char *out_path,
+			struct nl_error *err);
+	/* "host:port" of the guest's VNC server, or "" when it has none (not running). */
+	void (*console_address)(struct virt_conn *conn, const struct virt_instance *inst, char *out, size_t len);
+	/* Lifecycle events: cb(opaque, uuid) runs on libvirt's event thread whenever one of
+	 * this host's domains changes state (started, stopped, paused, the guest shutting
+	 * itself down...). It must only note the uuid and return. */
+	int (*watch_events)(struct virt_conn *conn, void (*cb)(void *opaque, const char *uuid), void *opaque,
+			    struct nl_error *err);
 };
 
 /* The libvirt driver: the test driver (the fake) and qemu:///system. */

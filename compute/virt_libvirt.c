@@ -5,7 +5,13 @@
  *    so every host gets its own isolated fake hypervisor (one connection each). The test
  *    driver has no disks and no console: local_gb is the configured size and the console
  *    is a synthetic boot log written here at every boot.
- *  - qemu:///system: host facts from virNodeGetInfo and statvfs(state_dir).
+ *  - qemu:///system: real guests. Host facts from virNodeGetInfo and statvfs(state_dir);
+ *    KVM or TCG chosen at open (virt_probe.h); one libvirt network per host (virt_net.h).
+ *    Each instance has a directory STATE/instances/<uuid> with its root disk (a qcow2
+ *    overlay on the image cache's base, made by qemu-img: the tool Nova's Qcow2 backend
+ *    uses, with no libvirt storage pool to keep in step), its config drive and its
+ *    console log (the serial port, appended across boots). Lifecycle events are watched
+ *    on libvirt's default event loop, run by one thread started here.
  *
  * Domains are found by the instance uuid (the name instance-%08x is for people). Each
  * operation looks at the domain's state first, so repeating it is harmless. Domain XML is
@@ -13,10 +19,13 @@
 #include "compute/virt.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -27,7 +36,11 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "compute/configdrive.h"
 #include "compute/domain_xml.h"
+#include "compute/proc.h"
+#include "compute/virt_net.h"
+#include "compute/virt_probe.h"
 
 /* How long power_off waits for a guest to act on the ACPI shutdown before pulling the
  * plug. Nova waits 60 s; tasks run one at a time per agent, so keep it short. */
@@ -40,6 +53,7 @@ struct fake_console {
 	char uuid[VIRT_UUID_LEN + 1];
 	struct timespec boot;     /* CLOCK_MONOTONIC at the last boot: the log's uptime */
 	char *text;               /* not yet handed out by console_text() */
+	long long offset;         /* qemu: bytes of console.log already handed out; -1: unknown */
 };
 
 struct virt_conn {
@@ -52,6 +66,16 @@ struct virt_conn {
 	char arch[32];
 	struct fake_console *consoles;
 	size_t nconsoles;
+	/* qemu:///system */
+	char uri[256];
+	enum virt_type virt_type;
+	struct vnet net;
+	char vnc_listen[64];
+	int shutdown_timeout_s;
+	char instances_dir[600];
+	void (*event_cb)(void *opaque, const char *uuid);
+	void *event_opaque;
+	int event_id;             /* -1: not watching */
 };
 
 void virt_instance_set_name(struct virt_instance *inst)
@@ -83,9 +107,15 @@ static int fail_virt(struct nl_error *err, const char *what, const char *name)
 
 /* ---- domain helpers -------------------------------------------------------------------------- */
 
-/* Finds the instance's domain: 0 and *dom (NULL when missing), or -1 with err. */
+static int ensure_connected(struct virt_conn *vc, struct nl_error *err);
+
+/* Finds the instance's domain: 0 and *dom (NULL when missing), or -1 with err. Every
+ * operation starts here, so this is also where a lost libvirt connection is reopened. */
 static int find_domain(struct virt_conn *vc, const char *uuid, virDomainPtr *dom, struct nl_error *err)
 {
+	*dom = NULL;
+	if (ensure_connected(vc, err))
+		return -1;
 	*dom = virDomainLookupByUUIDString(vc->conn, uuid);
 	if (*dom)
 		return 0;
@@ -122,10 +152,49 @@ static int power_state_of(virDomainPtr dom)
 
 /* Defines (or redefines) the domain from inst. Redefining an existing domain updates its
  * persistent config and keeps it running. */
+/* The instance's files: STATE/instances/<uuid>/<leaf>. */
+static void inst_path(const struct virt_conn *vc, const struct virt_instance *inst, const char *leaf, char *out,
+		      size_t len)
+{
+	snprintf(out, len, "%s/%s%s%s", vc->instances_dir, inst->uuid, leaf ? "/" : "", leaf ? leaf : "");
+}
+
+static bool file_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+static const char *const vif_models[] = { "virtio", "e1000", "e1000e", "rtl8139", "ne2k_pci", "pcnet", NULL };
+
 static virDomainPtr define_domain(struct virt_conn *vc, const struct virt_instance *inst,
 				  struct nl_error *err)
 {
-	char *xml = domain_xml_new(inst, vc->fake ? DOMAIN_TEST : DOMAIN_QEMU, vc->arch);
+	char disk[700], config[700], console[700], *nic = NULL;
+	size_t nic_len = 0;
+	struct domain_opts o = { .kind = vc->fake ? DOMAIN_TEST : DOMAIN_QEMU, .arch = vc->arch };
+
+	if (!vc->fake) {
+		inst_path(vc, inst, "disk", disk, sizeof(disk));
+		inst_path(vc, inst, "disk.config", config, sizeof(config));
+		inst_path(vc, inst, "console.log", console, sizeof(console));
+		o.kvm = vc->virt_type == VIRT_TYPE_KVM;
+		o.disk_path = disk;
+		o.config_path = file_exists(config) ? config : NULL;
+		o.console_path = console;
+		o.vnc_listen = vc->vnc_listen[0] ? vc->vnc_listen : NULL;
+		if (inst->mac_address[0]) {
+			FILE *f = open_memstream(&nic, &nic_len);
+			if (!f)
+				abort();
+			vnet_interface_xml(f, &vc->net, inst->mac_address,
+					   domain_image_prop(inst, "hw_vif_model", vif_models, "virtio"));
+			if (fclose(f) != 0)
+				abort();
+			o.interface_xml = nic;
+		}
+	}
+	char *xml = domain_xml_new(inst, &o);
+	free(nic);
 	virDomainPtr dom = virDomainDefineXML(vc->conn, xml);
 	free(xml);
 	if (!dom)
@@ -256,12 +325,57 @@ static void console_boot(struct virt_conn *vc, const struct virt_instance *inst)
 	free(text);
 }
 
+/* What the guest wrote to its serial console since the last call: console.log from the
+ * remembered offset. The first call after the agent starts hands out the whole file
+ * (the API keeps the tail it can show). At most CONSOLE_PENDING_MAX bytes per call: the
+ * rest comes next time. */
+static char *qemu_console_text(struct virt_conn *vc, const struct virt_instance *inst)
+{
+	char path[700];
+	struct stat st;
+	struct fake_console *c = console_find(vc, inst->uuid, true);
+
+	inst_path(vc, inst, "console.log", path, sizeof(path));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || st.st_size <= c->offset) {
+		if (st.st_size < c->offset)
+			c->offset = 0;   /* replaced by a new file */
+		close(fd);
+		return NULL;
+	}
+	long long want = st.st_size - c->offset;
+	if (want > CONSOLE_PENDING_MAX)
+		want = CONSOLE_PENDING_MAX;
+	char *text = nl_calloc(1, (size_t)want + 1);
+	ssize_t n = pread(fd, text, (size_t)want, c->offset);
+	close(fd);
+	if (n <= 0) {
+		free(text);
+		return NULL;
+	}
+	c->offset += n;
+	/* Guests write CRLF, NUL and other control bytes; the protocol carries text. */
+	size_t o = 0;
+	for (ssize_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)text[i];
+		if (ch == '\r')
+			continue;
+		text[o++] = ch < 0x20 && ch != '\n' && ch != '\t' ? ' ' : (char)ch;
+	}
+	text[o] = '\0';
+	return text;
+}
+
 static char *lv_console_text(struct virt_conn *vc, const struct virt_instance *inst)
 {
-	/* qemu:///system: the serial console goes to a pty for now; reading a console log
-	 * file comes with real guests. */
-	struct fake_console *c = console_find(vc, inst->uuid, false);
+	struct fake_console *c;
 	char *text;
+
+	if (!vc->fake)
+		return qemu_console_text(vc, inst);
+	c = console_find(vc, inst->uuid, false);
 	if (!c || !c->text)
 		return NULL;
 	text = c->text;
@@ -320,6 +434,133 @@ static int hard_stop(virDomainPtr dom, const struct virt_instance *inst, struct 
 
 /* ---- operations ---------------------------------------------------------------------------- */
 
+/* Decodes standard base64 (the API validated it). NULL on a bad character. */
+static unsigned char *b64_decode(const char *in, size_t *out_len)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t len = strlen(in), o = 0;
+	unsigned char *out = nl_calloc(1, len / 4 * 3 + 4);
+	unsigned acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < len; i++) {
+		char ch = in[i];
+		if (ch == '=' || ch == '\n' || ch == '\r')
+			continue;
+		const char *p = ch ? strchr(tbl, ch) : NULL;
+		if (!p) {
+			free(out);
+			return NULL;
+		}
+		acc = (acc << 6) | (unsigned)(p - tbl);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	*out_len = o;
+	return out;
+}
+
+/* The config drive of inst at path (Nova's layout, see configdrive.h). */
+static int build_config_drive(struct virt_conn *vc, const struct virt_instance *inst, const char *path,
+			      struct nl_error *err)
+{
+	size_t ud_len = 0;
+	unsigned char *ud = NULL;
+	if (inst->user_data_b64 && *inst->user_data_b64 && !(ud = b64_decode(inst->user_data_b64, &ud_len))) {
+		nl_err_set(err, 400, "The user data of instance %s is not valid base64.", inst->uuid);
+		return -1;
+	}
+	char gateway[64];
+	snprintf(gateway, sizeof(gateway), "%s", vc->net.address);
+	bool routed = vc->net.mode == VNET_NAT || vc->net.mode == VNET_ISOLATED;
+	struct configdrive cd = {
+		.uuid = inst->uuid, .name = inst->display_name, .hostname = inst->hostname,
+		.availability_zone = inst->availability_zone, .project_id = inst->project_id,
+		.launch_index = inst->launch_index, .key_name = inst->key_name, .key_data = inst->key_data,
+		.meta = inst->metadata, .user_data = ud, .user_data_len = ud_len,
+		.mac = inst->mac_address, .fixed_ip = routed ? inst->fixed_ip : NULL, .prefix = vc->net.prefix,
+		.gateway = routed && vc->net.mode == VNET_NAT ? gateway : NULL, .dns = routed ? gateway : NULL,
+	};
+	int rc = configdrive_build(&cd, path, err);
+	free(ud);
+	return rc;
+}
+
+/* The instance directory, root disk, config drive and DHCP reservation, each made only
+ * when missing (a repeated build finds them done). */
+static int prepare_instance(struct virt_conn *vc, const struct virt_instance *inst, struct nl_error *err)
+{
+	char dir[700], disk[700], config[700];
+	inst_path(vc, inst, NULL, dir, sizeof(dir));
+	inst_path(vc, inst, "disk", disk, sizeof(disk));
+	inst_path(vc, inst, "disk.config", config, sizeof(config));
+
+	/* 0711: QEMU runs as another user and must reach the files libvirt hands it. */
+	if (mkdir(dir, 0711) < 0 && errno != EEXIST) {
+		nl_err_set(err, 500, "Cannot create the instance directory %s: %s.", dir, strerror(errno));
+		return -1;
+	}
+	if (!file_exists(disk)) {
+		char size[32], out[2048], tmp[720];
+		long long bytes = inst->root_gb * 1024LL * 1024 * 1024;
+		if (!inst->base_path[0]) {
+			nl_err_set(err, 500, "The root disk of instance %s is missing and no image was given to "
+					     "build it from.", inst->uuid);
+			return -1;
+		}
+		if (bytes && bytes < inst->base_virtual_size) {
+			nl_err_set(err, 400, "Flavor's disk is too small for requested image. Flavor disk is %lld "
+					     "bytes, image is %lld bytes.", bytes, inst->base_virtual_size);
+			return -1;
+		}
+		/* root_gb 0: the image's own size, as Nova does. */
+		snprintf(size, sizeof(size), "%lld", bytes ? bytes : inst->base_virtual_size);
+		snprintf(tmp, sizeof(tmp), "%s.tmp", disk);
+		const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F", inst->base_format, "-b",
+				       inst->base_path, tmp, size, NULL };
+		int rc = proc_run(argv, out, sizeof(out), 60000, err);
+		if (rc > 0)
+			nl_err_set(err, 500, "qemu-img could not create the root disk of %s: %s", inst->uuid, out);
+		if (rc != 0 || rename(tmp, disk) < 0) {
+			if (rc == 0)
+				nl_err_set(err, 500, "Cannot rename %s: %s.", tmp, strerror(errno));
+			unlink(tmp);
+			return -1;
+		}
+	}
+	if (inst->config_drive && !file_exists(config) && build_config_drive(vc, inst, config, err))
+		return -1;
+	if (inst->mac_address[0] && inst->fixed_ip[0] &&
+	    vnet_reserve(vc->conn, &vc->net, inst->mac_address, inst->fixed_ip, inst->hostname[0] ? inst->hostname : inst->name, err))
+		return -1;
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Removes the instance directory and the DHCP reservation. */
+static int remove_instance_files(struct virt_conn *vc, const struct virt_instance *inst, struct nl_error *err)
+{
+	char dir[700];
+	inst_path(vc, inst, NULL, dir, sizeof(dir));
+	if (file_exists(dir) && nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS) < 0) {
+		nl_err_set(err, 500, "Cannot remove the files of instance %s in %s: %s.", inst->uuid, dir,
+			   strerror(errno));
+		return -1;
+	}
+	if (inst->mac_address[0])
+		return vnet_release(vc->conn, &vc->net, inst->mac_address, err);
+	return 0;
+}
+
 static int lv_spawn(struct virt_conn *vc, const struct virt_instance *inst, struct nl_error *err)
 {
 	if (vc->fake && vc->fake_spawn_delay_ms > 0) {
@@ -327,8 +568,12 @@ static int lv_spawn(struct virt_conn *vc, const struct virt_instance *inst, stru
 		struct timespec d = { vc->fake_spawn_delay_ms / 1000, (long)(vc->fake_spawn_delay_ms % 1000) * 1000000 };
 		nanosleep(&d, NULL);
 	}
-	virDomainPtr dom = get_or_define(vc, inst, err);
-	if (!dom)
+	virDomainPtr dom;
+	if (find_domain(vc, inst->uuid, &dom, err))
+		return -1;
+	if (!dom && !vc->fake && prepare_instance(vc, inst, err))
+		return -1;
+	if (!dom && !(dom = define_domain(vc, inst, err)))
 		return -1;
 	int rc = ensure_running(vc, dom, inst, err);
 	virDomainFree(dom);
@@ -351,9 +596,33 @@ static int lv_destroy(struct virt_conn *vc, const struct virt_instance *inst, st
 			rc = fail_virt(err, "Undefining domain", inst->name);
 		virDomainFree(dom);
 	}
+	if (rc == 0 && !vc->fake)
+		rc = remove_instance_files(vc, inst, err);
 	if (rc == 0)
 		console_forget(vc, inst->uuid);
 	return rc;
+}
+
+/* How long a clean shutdown may take: the image's os_shutdown_timeout, else the host's
+ * setting (Nova's shutdown_timeout); the fake shuts off at once anyway. */
+static int shutdown_wait_ms(const struct virt_conn *vc, const struct virt_instance *inst)
+{
+	const char *v = json_string_value(json_object_get(inst->image_properties, "os_shutdown_timeout"));
+	long s = v ? strtol(v, NULL, 10) : -1;
+	if (s < 0 || s > 3600)
+		s = vc->fake || vc->shutdown_timeout_s <= 0 ? SHUTDOWN_WAIT_MS / 1000 : vc->shutdown_timeout_s;
+	return (int)s * 1000;
+}
+
+/* Waits up to ms for the domain to stop; true when it did. */
+static bool wait_inactive(virDomainPtr dom, int ms)
+{
+	for (int waited = 0; virDomainIsActive(dom) == 1; waited += 100) {
+		if (waited >= ms)
+			return false;
+		usleep(100 * 1000);
+	}
+	return true;
 }
 
 /* Asks the guest to shut down and waits for it, then destroys what is left. The test
@@ -368,11 +637,8 @@ static int lv_power_off(struct virt_conn *vc, const struct virt_instance *inst, 
 	int state = domain_state(dom);
 	if (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_BLOCKED) {
 		console_kernel_line(vc, inst, "reboot: Power down");
-		if (virDomainShutdown(dom) == 0) {
-			for (int waited = 0; waited < SHUTDOWN_WAIT_MS && virDomainIsActive(dom) == 1;
-			     waited += 200)
-				usleep(200 * 1000);
-		}
+		if (virDomainShutdown(dom) == 0)
+			wait_inactive(dom, shutdown_wait_ms(vc, inst));
 	}
 	rc = hard_stop(dom, inst, err);
 	/* A stopped server boots afresh on start, as Nova's does: drop a suspend image. */
@@ -396,7 +662,16 @@ static int lv_reboot(struct virt_conn *vc, const struct virt_instance *inst, boo
 		return -1;
 	if (!hard && dom) {
 		int state = domain_state(dom);
-		if (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_BLOCKED) {
+		if (!vc->fake && (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_BLOCKED)) {
+			/* Nova's _soft_reboot: a clean shutdown, then a fresh start; a guest that
+			 * ignores the request within the timeout gets the hard reboot below. */
+			if (virDomainShutdown(dom) == 0 && wait_inactive(dom, shutdown_wait_ms(vc, inst))) {
+				int rc2 = start_domain(vc, dom, inst, err);
+				virDomainFree(dom);
+				return rc2;
+			}
+			log_warn("soft reboot of %s: the guest did not shut down in time: rebooting hard", inst->name);
+		} else if (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_BLOCKED) {
 			if (virDomainReboot(dom, 0) == 0) {
 				console_kernel_line(vc, inst, "reboot: Restarting system");
 				console_boot(vc, inst);
@@ -420,6 +695,8 @@ static int lv_reboot(struct virt_conn *vc, const struct virt_instance *inst, boo
 			return rc;
 		console_kernel_line(vc, inst, "reboot: Restarting system");
 	}
+	if (!vc->fake && prepare_instance(vc, inst, err))
+		return -1;
 	dom = define_domain(vc, inst, err);
 	if (!dom)
 		return -1;
@@ -547,10 +824,12 @@ static int lv_list_domains(struct virt_conn *vc, char (**uuids)[VIRT_UUID_LEN + 
 			   struct nl_error *err)
 {
 	virDomainPtr *doms = NULL;
-	int count = virConnectListAllDomains(vc->conn, &doms, 0);
 
 	*uuids = NULL;
 	*n = 0;
+	if (ensure_connected(vc, err))
+		return -1;
+	int count = virConnectListAllDomains(vc->conn, &doms, 0);
 	if (count < 0) {
 		nl_err_set(err, 500, "Listing the domains of host %s failed: %s", vc->host,
 			   virGetLastErrorMessage());
@@ -565,6 +844,109 @@ static int lv_list_domains(struct virt_conn *vc, char (**uuids)[VIRT_UUID_LEN + 
 	}
 	free(doms);
 	return 0;
+}
+
+
+/* ---- snapshot, VNC, events ------------------------------------------------------------------ */
+
+/* qemu-img convert of the root disk (overlay + base flattened) into out_path. A running
+ * guest is paused for the copy so the disk does not change under it (-U: QEMU holds the
+ * image lock while the domain exists), then resumed. The fake has no disk: its snapshot
+ * is an empty qcow2 of the flavor's size, which boots nothing but is a real image. */
+static int lv_snapshot(struct virt_conn *vc, const struct virt_instance *inst, const char *out_path,
+		       struct nl_error *err)
+{
+	char out[2048], disk[700], size[32];
+	if (vc->fake) {
+		snprintf(size, sizeof(size), "%lldG", inst->root_gb > 0 ? inst->root_gb : 1);
+		const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", out_path, size, NULL };
+		int rc = proc_run(argv, out, sizeof(out), 60000, err);
+		if (rc > 0)
+			nl_err_set(err, 500, "qemu-img could not create the snapshot of %s: %s", inst->uuid, out);
+		return rc == 0 ? 0 : -1;
+	}
+	virDomainPtr dom;
+	if (find_domain(vc, inst->uuid, &dom, err))
+		return -1;
+	bool paused_here = false;
+	if (dom && domain_state(dom) == VIR_DOMAIN_RUNNING) {
+		if (virDomainSuspend(dom) < 0) {
+			fail_virt(err, "Pausing domain", inst->name);
+			virDomainFree(dom);
+			return -1;
+		}
+		paused_here = true;
+	}
+	inst_path(vc, inst, "disk", disk, sizeof(disk));
+	const char *argv[] = { "qemu-img", "convert", "-U", "-f", "qcow2", "-O", "qcow2", disk, out_path, NULL };
+	int rc = proc_run(argv, out, sizeof(out), 30 * 60 * 1000, err);
+	if (rc > 0)
+		nl_err_set(err, 500, "qemu-img could not copy the disk of %s: %s", inst->uuid, out);
+	if (paused_here && virDomainResume(dom) < 0 && rc == 0)
+		rc = fail_virt(err, "Resuming domain", inst->name);
+	if (dom)
+		virDomainFree(dom);
+	return rc == 0 ? 0 : -1;
+}
+
+/* The live XML's <graphics type='vnc' port='N'>: autoport picks N at start. */
+static void lv_console_address(struct virt_conn *vc, const struct virt_instance *inst, char *out, size_t len)
+{
+	virDomainPtr dom = NULL;
+	struct nl_error err = { 0 };
+	out[0] = '\0';
+	if (vc->fake) {
+		/* Nova's fake driver gives a made-up console too; clients need something. */
+		snprintf(out, len, "127.0.0.1:%lld", 5900 + inst->id % 1000);
+		return;
+	}
+	if (find_domain(vc, inst->uuid, &dom, &err) || !dom)
+		return;
+	char *xml = virDomainIsActive(dom) == 1 ? virDomainGetXMLDesc(dom, 0) : NULL;
+	const char *g = xml ? strstr(xml, "<graphics type='vnc' port='") : NULL;
+	int port = g ? atoi(g + strlen("<graphics type='vnc' port='")) : 0;
+	if (port > 0)
+		snprintf(out, len, "%s:%d", vc->vnc_listen, port);
+	free(xml);
+	virDomainFree(dom);
+}
+
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+	struct virt_conn *vc = opaque;
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	(void)conn;
+	(void)event;
+	(void)detail;
+	if (vc->event_cb && is_instance_name(virDomainGetName(dom)) && virDomainGetUUIDString(dom, uuid) == 0)
+		vc->event_cb(vc->event_opaque, uuid);
+	return 0;
+}
+
+static int register_events(struct virt_conn *vc, struct nl_error *err)
+{
+	vc->event_id = virConnectDomainEventRegisterAny(vc->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+						       VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), vc, NULL);
+	if (vc->event_id < 0) {
+		nl_err_set(err, 500, "Cannot watch the domain events of host %s: %s", vc->host, virGetLastErrorMessage());
+		return -1;
+	}
+	return 0;
+}
+
+static int lv_watch_events(struct virt_conn *vc, void (*cb)(void *opaque, const char *uuid), void *opaque,
+			   struct nl_error *err)
+{
+	vc->event_cb = cb;
+	vc->event_opaque = opaque;
+	if (vc->fake || vc->event_id >= 0)
+		return 0;   /* the fake changes only through our own calls */
+	return register_events(vc, err);
+}
+
+static bool lv_needs_image(struct virt_conn *vc)
+{
+	return !vc->fake;
 }
 
 /* ---- host --------------------------------------------------------------------------------- */
@@ -599,8 +981,10 @@ static int lv_host_info(struct virt_conn *vc, struct virt_host_info *out, struct
 			   virGetLastErrorMessage());
 		return -1;
 	}
-	/* Nova shows libvirt's type ("QEMU"); the test driver says "TEST", shown as "test". */
-	snprintf(out->hypervisor_type, sizeof(out->hypervisor_type), "%s", !strcmp(type, "TEST") ? "test" : type);
+	/* libvirt's type is "QEMU" for KVM and TCG alike; the chosen accelerator is what an
+	 * operator wants to see, so a KVM host says "KVM". The test driver is "test". */
+	snprintf(out->hypervisor_type, sizeof(out->hypervisor_type), "%s",
+		 !strcmp(type, "TEST") ? "test" : vc->virt_type == VIRT_TYPE_KVM ? "KVM" : type);
 	out->hypervisor_version = version;
 	snprintf(out->arch, sizeof(out->arch), "%s", vc->arch);
 	out->vcpus = (int)ni.cpus;
@@ -685,14 +1069,91 @@ static int write_fake_node(const struct virt_host_config *cfg, const char *arch,
 	return 0;
 }
 
+/* libvirt's default event loop, on a thread of its own for the life of the process:
+ * lifecycle events and connection keepalives need it, and it must exist before the first
+ * qemu:///system connection is opened. */
+static void *event_loop(void *arg)
+{
+	(void)arg;
+	for (;;)
+		virEventRunDefaultImpl();
+	return NULL;
+}
+
+static void tick(int timer, void *opaque)
+{
+	(void)timer;
+	(void)opaque;
+}
+
+static void start_event_loop(void)
+{
+	pthread_t t;
+	if (virEventRegisterDefaultImpl() < 0) {
+		log_error("libvirt's event loop could not be set up: lifecycle events are off");
+		return;
+	}
+	/* virEventRunDefaultImpl blocks until something happens: a periodic tick keeps it turning. */
+	virEventAddTimeout(1000, tick, NULL, NULL);
+	if (pthread_create(&t, NULL, event_loop, NULL) == 0)
+		pthread_detach(t);
+}
+
+/* Every directory above the instance files must let QEMU (another user) through. */
+static void check_reachable(const char *dir)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s", dir);
+	for (char *slash = strrchr(path, '/'); slash && slash != path; slash = strrchr(path, '/')) {
+		struct stat st;
+		*slash = '\0';
+		if (stat(path, &st) == 0 && !(st.st_mode & S_IXOTH))
+			log_warn("%s is mode %03o: QEMU, running as another user, cannot reach the instance files "
+				 "below it (chmod o+x %s)", path, st.st_mode & 0777, path);
+	}
+}
+
+static int qemu_setup(struct virt_conn *vc, const struct virt_host_config *cfg, struct nl_error *err)
+{
+	char why[512] = "", fallback[512] = "";
+	vc->shutdown_timeout_s = cfg->shutdown_timeout_s > 0 ? cfg->shutdown_timeout_s : 60;
+	snprintf(vc->vnc_listen, sizeof(vc->vnc_listen), "%s", cfg->vnc_listen ? cfg->vnc_listen : "127.0.0.1");
+	snprintf(vc->instances_dir, sizeof(vc->instances_dir), "%s/instances", cfg->state_dir);
+	if (mkdir(vc->instances_dir, 0711) < 0 && errno != EEXIST) {
+		nl_err_set(err, 500, "Cannot create %s: %s.", vc->instances_dir, strerror(errno));
+		return -1;
+	}
+	chmod(cfg->state_dir, 0711);
+	check_reachable(vc->instances_dir);
+	if (virt_probe_choose(cfg->virt_type ? cfg->virt_type : "auto", cfg->state_dir, NULL, 0, &vc->virt_type, why,
+			      sizeof(why), err))
+		return -1;
+	log_info("host %s: virt type %s (%s)", vc->host, virt_type_name(vc->virt_type), why);
+	struct vnet_config nc = {
+		.name = cfg->network_name ? cfg->network_name : "novalite",
+		.mode = cfg->network_mode ? cfg->network_mode : "nat",
+		.bridge = cfg->network_bridge && *cfg->network_bridge ? cfg->network_bridge : NULL,
+		.address = "10.0.0.1", .prefix = 16,
+	};
+	if (vnet_ensure(vc->conn, &nc, &vc->net, fallback, sizeof(fallback), err))
+		return -1;
+	if (fallback[0])
+		log_warn("host %s: guest network %s could not be used (%s): falling back to user-mode networking; "
+			 "guests get 10.0.2.15 from QEMU, not the address the API shows", vc->host, nc.name, fallback);
+	else
+		log_info("host %s: guest network %s (%s)", vc->host, vc->net.name, nc.mode);
+	return 0;
+}
+
 static struct virt_conn *lv_open(const struct virt_host_config *cfg, struct nl_error *err)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	static pthread_once_t once = PTHREAD_ONCE_INIT, events_once = PTHREAD_ONCE_INIT;
 	char uri[1200];
 	struct utsname un;
 
 	pthread_once(&once, quiet_libvirt);
 	struct virt_conn *vc = nl_calloc(1, sizeof(*vc));
+	vc->event_id = -1;
 	snprintf(vc->host, sizeof(vc->host), "%s", cfg->host);
 	snprintf(vc->state_dir, sizeof(vc->state_dir), "%s", cfg->state_dir);
 	vc->fake_disk_gb = cfg->fake_disk_gb;
@@ -700,19 +1161,28 @@ static struct virt_conn *lv_open(const struct virt_host_config *cfg, struct nl_e
 	snprintf(vc->arch, sizeof(vc->arch), "%s", uname(&un) == 0 ? un.machine : "x86_64");
 
 	snprintf(uri, sizeof(uri), "%s", cfg->uri);
-	if (!strcmp(cfg->uri, "test:///default")) {
+	if (!strncmp(cfg->uri, "test:", 5)) {
+		if (!strcmp(cfg->uri, "test:///default")) {
+			if (cfg->state_dir[0] != '/') {
+				nl_err_set(err, 500, "The state directory must be an absolute path for the fake "
+						     "hypervisor (got '%s').", cfg->state_dir);
+				goto fail;
+			}
+			if (cfg->fake_vcpus <= 0 || cfg->fake_ram_mb <= 0) {
+				nl_err_set(err, 500, "Fake hosts need at least one vCPU and 1 MiB of RAM.");
+				goto fail;
+			}
+			if (write_fake_node(cfg, vc->arch, uri, sizeof(uri), err))
+				goto fail;
+		}
+	} else {
 		if (cfg->state_dir[0] != '/') {
-			nl_err_set(err, 500, "The state directory must be an absolute path for the fake "
-					     "hypervisor (got '%s').", cfg->state_dir);
+			nl_err_set(err, 500, "The state directory must be an absolute path (got '%s').", cfg->state_dir);
 			goto fail;
 		}
-		if (cfg->fake_vcpus <= 0 || cfg->fake_ram_mb <= 0) {
-			nl_err_set(err, 500, "Fake hosts need at least one vCPU and 1 MiB of RAM.");
-			goto fail;
-		}
-		if (write_fake_node(cfg, vc->arch, uri, sizeof(uri), err))
-			goto fail;
+		pthread_once(&events_once, start_event_loop);
 	}
+	snprintf(vc->uri, sizeof(vc->uri), "%s", uri);
 	vc->conn = virConnectOpen(uri);
 	if (!vc->conn) {
 		nl_err_set(err, 500, "Cannot connect to libvirt at %s: %s", uri, virGetLastErrorMessage());
@@ -720,19 +1190,52 @@ static struct virt_conn *lv_open(const struct virt_host_config *cfg, struct nl_e
 	}
 	const char *type = virConnectGetType(vc->conn);
 	vc->fake = type && !strcmp(type, "TEST");
+	if (!vc->fake) {
+		/* Keepalives tell a dead libvirtd apart from a quiet one (5 s, 3 misses). */
+		virConnectSetKeepAlive(vc->conn, 5, 3);
+		if (qemu_setup(vc, cfg, err))
+			goto fail;
+	}
 	log_debug("host %s: connected to %s (%s)", vc->host, uri, type ? type : "?");
 	return vc;
 fail:
+	if (vc->conn)
+		virConnectClose(vc->conn);
 	free(vc);
 	return NULL;
+}
+
+/* A restarted libvirtd closes our connection: open a new one (and watch its events
+ * again) before the next operation. Guests keep running across a libvirtd restart. */
+static int ensure_connected(struct virt_conn *vc, struct nl_error *err)
+{
+	if (vc->fake || virConnectIsAlive(vc->conn) == 1)
+		return 0;
+	log_warn("host %s: the connection to libvirt was lost: reconnecting", vc->host);
+	if (vc->event_id >= 0)
+		virConnectDomainEventDeregisterAny(vc->conn, vc->event_id);
+	vc->event_id = -1;
+	virConnectClose(vc->conn);
+	vc->conn = virConnectOpen(vc->uri);
+	if (!vc->conn) {
+		nl_err_set(err, 503, "Cannot reconnect to libvirt at %s: %s", vc->uri, virGetLastErrorMessage());
+		return -1;
+	}
+	virConnectSetKeepAlive(vc->conn, 5, 3);
+	if (vc->event_cb && register_events(vc, err))
+		log_warn("host %s: %s", vc->host, err->msg);
+	return 0;
 }
 
 static void lv_close(struct virt_conn *vc)
 {
 	if (!vc)
 		return;
-	if (vc->conn)
+	if (vc->conn) {
+		if (vc->event_id >= 0)
+			virConnectDomainEventDeregisterAny(vc->conn, vc->event_id);
 		virConnectClose(vc->conn);
+	}
 	for (size_t i = 0; i < vc->nconsoles; i++)
 		free(vc->consoles[i].text);
 	free(vc->consoles);
@@ -756,6 +1259,10 @@ const struct virt_driver virt_libvirt_driver = {
 	.get_power_state = lv_get_power_state,
 	.list_domains = lv_list_domains,
 	.console_text = lv_console_text,
+	.needs_image = lv_needs_image,
+	.snapshot = lv_snapshot,
+	.console_address = lv_console_address,
+	.watch_events = lv_watch_events,
 };
 
 const struct virt_driver *virt_driver_for_uri(const char *uri)

@@ -266,6 +266,17 @@ json_t *db_server_faults_range(int64_t lo, int64_t hi)
 	return out;
 }
 
+char *db_server_console_address(int64_t id)
+{
+	sqlite3_stmt *st = db_stmt("SELECT console_address FROM instances WHERE id = ?1");
+	char *s = NULL;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		s = db_col_dup(st, 0);
+	sqlite3_reset(st);
+	return s;
+}
+
 char *db_server_console(int64_t id)
 {
 	sqlite3_stmt *st = db_stmt("SELECT console_log FROM instances WHERE id = ?1");
@@ -350,8 +361,8 @@ int db_server_set_lock(int64_t id, bool locked, const char *by, const char *reas
 int db_server_soft_delete(int64_t id, int64_t now, struct nl_error *err)
 {
 	sqlite3_stmt *st = db_stmt("UPDATE instances SET deleted = 1, deleted_at = ?2, terminated_at = ?2, "
-				   "vm_state = 'deleted', task_state = NULL, power_state = 0, updated_at = ?2 "
-				   "WHERE id = ?1 AND deleted = 0");
+				   "vm_state = 'deleted', task_state = NULL, power_state = 0, console_address = NULL, "
+				   "updated_at = ?2 WHERE id = ?1 AND deleted = 0");
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, now);
 	if (db_exec_stmt(st, err, NULL))
@@ -368,6 +379,14 @@ int db_server_console_append(int64_t id, const char *text, struct nl_error *err)
 				   "-65536) WHERE id = ?1");
 	sqlite3_bind_int64(st, 1, id);
 	db_bind_text(st, 2, text);
+	return db_exec_stmt(st, err, NULL);
+}
+
+int db_server_set_console_address(int64_t id, const char *address, struct nl_error *err)
+{
+	sqlite3_stmt *st = db_stmt("UPDATE instances SET console_address = ?2 WHERE id = ?1");
+	sqlite3_bind_int64(st, 1, id);
+	db_bind_text(st, 2, address);
 	return db_exec_stmt(st, err, NULL);
 }
 

@@ -51,6 +51,7 @@ json_t *db_server_tags_range(int64_t lo, int64_t hi);
 json_t *db_server_fault(int64_t id);                    /* latest fault or NULL */
 json_t *db_server_faults_range(int64_t lo, int64_t hi); /* latest per instance, {"<id>": fault} */
 char *db_server_console(int64_t id);                    /* owned text or NULL */
+char *db_server_console_address(int64_t id);            /* "host:port" of its VNC server, owned, or NULL */
 json_t *db_server_groups_of(const char *uuid);          /* [group uuid, ...] */
 
 /* Field updates. Each is one UPDATE of the named columns plus updated_at. */
@@ -67,6 +68,8 @@ int db_server_set_lock(int64_t id, bool locked, const char *by, const char *reas
 		       struct nl_error *err);
 int db_server_soft_delete(int64_t id, int64_t now, struct nl_error *err);
 int db_server_console_append(int64_t id, const char *text, struct nl_error *err);
+/* Where the guest's VNC server listens ("host:port"), as its agent reports it; NULL clears. */
+int db_server_set_console_address(int64_t id, const char *address, struct nl_error *err);
 
 /* Resources the project's non-deleted instances use. */
 struct server_usage { long long instances, cores, ram; };
@@ -94,10 +97,12 @@ json_t *db_action_list(const char *uuid);
 json_t *db_action_get(const char *uuid, const char *request_id);       /* with "events" */
 
 /* ---- agent tasks ---- */
-int64_t db_task_insert(const char *host, const char *uuid, const char *kind, int64_t action_id, int64_t now,
-		       struct nl_error *err);
+/* params: the task's parameters for the agent (a JSON object, borrowed), or NULL. */
+int64_t db_task_insert(const char *host, const char *uuid, const char *kind, int64_t action_id, json_t *params,
+		       int64_t now, struct nl_error *err);
 /* Leases up to max queued tasks of the agent's hosts (state running); owned array of
- * {id, kind, host, instance_uuid, action_id}. Runs inside a transaction. */
+ * {id, kind, host, instance_uuid, action_id, params (JSON text or null)}. Runs inside
+ * a transaction. */
 json_t *db_tasks_lease(const char *agent, int max, int64_t now, struct nl_error *err);
 json_t *db_task_get(int64_t id);
 int db_task_finish(int64_t id, bool ok, const char *message, int64_t now, struct nl_error *err);

@@ -1,6 +1,7 @@
 /* SQL for instance actions and events, the agent task queue and compute host
  * registration. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
@@ -114,17 +115,20 @@ json_t *db_action_get(const char *uuid, const char *request_id)
 }
 
 /* ---- tasks ---- */
-int64_t db_task_insert(const char *host, const char *uuid, const char *kind, int64_t action_id, int64_t now,
-		       struct nl_error *err)
+int64_t db_task_insert(const char *host, const char *uuid, const char *kind, int64_t action_id, json_t *params,
+		       int64_t now, struct nl_error *err)
 {
-	sqlite3_stmt *st = db_stmt("INSERT INTO tasks (host, instance_uuid, kind, action_id, created_at) VALUES "
-				   "(?1, ?2, ?3, ?4, ?5)");
+	sqlite3_stmt *st = db_stmt("INSERT INTO tasks (host, instance_uuid, kind, action_id, params, created_at) "
+				   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+	char *text = params ? json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	db_bind_text(st, 1, host);
 	db_bind_text(st, 2, uuid);
 	db_bind_text(st, 3, kind);
 	if (action_id > 0)
 		sqlite3_bind_int64(st, 4, action_id);
-	sqlite3_bind_int64(st, 5, now);
+	db_bind_text(st, 5, text);
+	sqlite3_bind_int64(st, 6, now);
+	free(text);
 	if (db_exec_stmt(st, err, NULL))
 		return -1;
 	return sqlite3_last_insert_rowid(db_conn());
@@ -145,7 +149,7 @@ json_t *db_tasks_lease(const char *agent, int max, int64_t now, struct nl_error 
 	st = db_stmt("UPDATE tasks SET state = 'running', leased_at = ?2, attempts = attempts + 1 "
 				   "WHERE id IN (SELECT t.id FROM tasks t JOIN compute_hosts h ON h.host = t.host WHERE "
 				   "h.agent = ?1 AND t.state = 'queued' ORDER BY t.id LIMIT ?3) "
-				   "RETURNING id, kind, host, instance_uuid, action_id");
+				   "RETURNING id, kind, host, instance_uuid, action_id, params");
 	json_t *rows;
 	db_bind_text(st, 1, agent);
 	sqlite3_bind_int64(st, 2, now);
@@ -158,8 +162,8 @@ json_t *db_tasks_lease(const char *agent, int max, int64_t now, struct nl_error 
 
 json_t *db_task_get(int64_t id)
 {
-	sqlite3_stmt *st = db_stmt("SELECT id, host, instance_uuid, kind, action_id, state, attempts FROM tasks "
-				   "WHERE id = ?1");
+	sqlite3_stmt *st = db_stmt("SELECT id, host, instance_uuid, kind, action_id, params, state, attempts FROM "
+				   "tasks WHERE id = ?1");
 	sqlite3_bind_int64(st, 1, id);
 	return db_row_json(st);
 }

@@ -23,6 +23,12 @@ echo "== build"
 make -s all || exit 1
 make -s unit-build || exit 1
 
+# Real-guest tests need libvirtd (no systemd here: started by hand) and the test guest.
+echo "== libvirt and the test guest image"
+sh tools/libvirtd.sh || echo "(tests that boot real guests will skip, saying why)"
+sh tests/fixtures/make-guest-image.sh build/guest >/dev/null 2>build/guest-image.log ||
+	echo "guest image: not built (see build/guest-image.log); tests that boot real guests will skip"
+
 echo "== C unit tests (cmocka)"
 if run_unit build; then note "unit: ok"; else note "unit: FAILED"; status=1; fi
 

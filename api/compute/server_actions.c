@@ -18,7 +18,7 @@
 #define S(row, k) json_string_value(json_object_get(row, k))
 #define I(row, k) json_integer_value(json_object_get(row, k))
 
-struct action_in { spec_str_t type, reason, state; spec_json_t length; };
+struct action_in { spec_str_t type, reason, state, name; spec_json_t length, metadata; };
 static const char *const reboot_types[] = { "HARD", "Hard", "hard", "SOFT", "Soft", "soft", NULL };
 static const char *const reset_states[] = { "active", "error", NULL };
 #define AI struct action_in
@@ -36,6 +36,28 @@ static const struct field_spec console_fields[] = {
 	FIELD(AI, length, "length", SPEC_ANY, SPEC_NULLABLE), SPEC_END_ROW };
 static const struct field_spec console_spec[] = {
 	WRAPPER("os-getConsoleOutput", SPEC_REQUIRED | SPEC_NO_EXTRA, console_fields), SPEC_END_ROW };
+/* schemas/servers.py create_image: name (parameter_types.name), metadata (parameter_types.metadata). */
+static const struct field_spec create_image_fields[] = {
+	FIELD(AI, name, "name", SPEC_STRING, SPEC_REQUIRED | BOUNDED, LEN(1, 255), .format = FMT_NAME),
+	{ .name = "metadata", .type = SPEC_STRMAP, .charset = "a-zA-Z0-9-_:. ", .offset = offsetof(AI, metadata) },
+	SPEC_END_ROW };
+static const struct field_spec create_image_spec[] = {
+	WRAPPER("createImage", SPEC_REQUIRED | SPEC_NO_EXTRA, create_image_fields), SPEC_END_ROW };
+/* schemas/remote_consoles.py get_*_console: one type each. */
+static const char *const vnc_types[] = { "novnc", "xvpvnc", NULL };
+static const char *const spice_types[] = { "spice-html5", NULL };
+static const char *const rdp_types[] = { "rdp-html5", NULL };
+static const char *const serial_types[] = { "serial", NULL };
+#define CONSOLE_SPEC(var, key, types)                                                                        \
+	static const struct field_spec var##_fields[] = {                                                   \
+		FIELD(AI, type, "type", SPEC_STRING, SPEC_REQUIRED, .enumv = types), SPEC_END_ROW };        \
+	static const struct field_spec var[] = { WRAPPER(key, SPEC_REQUIRED | SPEC_NO_EXTRA, var##_fields), \
+						  SPEC_END_ROW }
+CONSOLE_SPEC(vnc_console_spec, "os-getVNCConsole", vnc_types);
+CONSOLE_SPEC(spice_console_spec, "os-getSPICEConsole", spice_types);
+CONSOLE_SPEC(rdp_console_spec, "os-getRDPConsole", rdp_types);
+CONSOLE_SPEC(serial_console_spec, "os-getSerialConsole", serial_types);
+#undef CONSOLE_SPEC
 #undef AI
 /* The route's own spec accepts any object: the table below picks the action's spec. */
 const struct field_spec server_action_spec[] = { SPEC_END_ROW };
@@ -59,6 +81,7 @@ struct action {
 	const struct field_spec *spec;
 	int mv_spec;                  /* spec applies from this microversion (lock 2.73) */
 	action_fn fn;                 /* special handling, NULL = queue the task */
+	int mv_max;                   /* the action exists up to this microversion (0: no end) */
 };
 
 static const char *const none_task[] = { "", NULL };
@@ -83,32 +106,48 @@ static int do_console(struct req *r, json_t *row, const struct action *a, const 
 		      struct resp *out, struct nl_error *err);
 static int do_force_delete(struct req *r, json_t *row, const struct action *a, const struct action_in *in,
 			   struct resp *out, struct nl_error *err);
+static int do_create_image(struct req *r, json_t *row, const struct action *a, const struct action_in *in,
+			   struct resp *out, struct nl_error *err);
+static int do_get_console(struct req *r, json_t *row, const struct action *a, const struct action_in *in,
+			  struct resp *out, struct nl_error *err);
 
 static const struct action actions[] = {
 	{ "os-stop", "stop", "os_compute_api:servers:stop", false, true, vm_active_error, none_task,
-	  "powering-off", "stop", "compute_stop_instance", NULL, 0, NULL },
+	  "powering-off", "stop", "compute_stop_instance", NULL, 0, NULL, 0 },
 	{ "os-start", "start", "os_compute_api:servers:start", false, true, vm_stopped, none_task,
-	  "powering-on", "start", "compute_start_instance", NULL, 0, NULL },
+	  "powering-on", "start", "compute_start_instance", NULL, 0, NULL, 0 },
 	{ "reboot", "reboot", "os_compute_api:servers:reboot", false, true, NULL, NULL, NULL, NULL,
-	  "compute_reboot_instance", reboot_spec, 0, do_reboot },
+	  "compute_reboot_instance", reboot_spec, 0, do_reboot, 0 },
 	{ "pause", "pause", "os_compute_api:os-pause-server:pause", false, true, vm_active, none_task,
-	  "pausing", "pause", "compute_pause_instance", NULL, 0, NULL },
+	  "pausing", "pause", "compute_pause_instance", NULL, 0, NULL, 0 },
 	{ "unpause", "unpause", "os_compute_api:os-pause-server:unpause", false, true, vm_paused, none_task,
-	  "unpausing", "unpause", "compute_unpause_instance", NULL, 0, NULL },
+	  "unpausing", "unpause", "compute_unpause_instance", NULL, 0, NULL, 0 },
 	{ "suspend", "suspend", "os_compute_api:os-suspend-server:suspend", false, true, vm_active, none_task,
-	  "suspending", "suspend", "compute_suspend_instance", NULL, 0, NULL },
+	  "suspending", "suspend", "compute_suspend_instance", NULL, 0, NULL, 0 },
 	{ "resume", "resume", "os_compute_api:os-suspend-server:resume", false, true, vm_suspended, none_task,
-	  "resuming", "resume", "compute_resume_instance", NULL, 0, NULL },
+	  "resuming", "resume", "compute_resume_instance", NULL, 0, NULL, 0 },
 	{ "lock", "lock", "os_compute_api:os-lock-server:lock", false, false, NULL, NULL, NULL, NULL, NULL,
-	  lock_spec_v273, 73, do_lock },
+	  lock_spec_v273, 73, do_lock, 0 },
 	{ "unlock", "unlock", "os_compute_api:os-lock-server:unlock", false, false, NULL, NULL, NULL, NULL, NULL,
-	  NULL, 0, do_unlock },
+	  NULL, 0, do_unlock, 0 },
 	{ "os-resetState", "resetState", "os_compute_api:os-admin-actions:reset_state", true, false, NULL, NULL,
-	  NULL, NULL, NULL, reset_spec, 0, do_reset },
+	  NULL, NULL, NULL, reset_spec, 0, do_reset, 0 },
 	{ "os-getConsoleOutput", "get_console_output", "os_compute_api:os-console-output", false, false, NULL,
-	  NULL, NULL, NULL, NULL, console_spec, 0, do_console },
+	  NULL, NULL, NULL, NULL, console_spec, 0, do_console, 0 },
 	{ "forceDelete", "forceDelete", "os_compute_api:os-deferred-delete:force", false, false, NULL, NULL,
-	  NULL, NULL, NULL, NULL, 0, do_force_delete },
+	  NULL, NULL, NULL, NULL, 0, do_force_delete, 0 },
+	/* The state check, the image and the task are server_snapshot.c's (one transaction). */
+	{ "createImage", "createImage", "os_compute_api:servers:create_image", false, false, NULL, NULL, NULL,
+	  NULL, NULL, create_image_spec, 0, do_create_image, 0 },
+	/* Replaced by POST /servers/{id}/remote-consoles in 2.6 (remote_consoles.c). */
+	{ "os-getVNCConsole", "vnc", "os_compute_api:os-remote-consoles", false, false, NULL, NULL, NULL, NULL,
+	  NULL, vnc_console_spec, 0, do_get_console, 5 },
+	{ "os-getSPICEConsole", "spice", "os_compute_api:os-remote-consoles", false, false, NULL, NULL, NULL, NULL,
+	  NULL, spice_console_spec, 0, do_get_console, 5 },
+	{ "os-getRDPConsole", "rdp", "os_compute_api:os-remote-consoles", false, false, NULL, NULL, NULL, NULL,
+	  NULL, rdp_console_spec, 0, do_get_console, 5 },
+	{ "os-getSerialConsole", "serial", "os_compute_api:os-remote-consoles", false, false, NULL, NULL, NULL,
+	  NULL, NULL, serial_console_spec, 0, do_get_console, 5 },
 };
 
 static bool in_list(const char *const *list, const char *v)
@@ -120,7 +159,7 @@ static bool in_list(const char *const *list, const char *v)
 }
 
 /* Nova's 409 for a state the action cannot start from. */
-static int check_state(json_t *row, const char *method, const char *const *vms, const char *const *tasks,
+int server_check_state(json_t *row, const char *method, const char *const *vms, const char *const *tasks,
 		       struct nl_error *err)
 {
 	const char *vm = S(row, "vm_state"), *task = S(row, "task_state");
@@ -158,7 +197,7 @@ static int queue_tx(void *p, struct nl_error *err)
 		goto out;
 	}
 	const char *vm = S(row, "vm_state"), *uuid = S(row, "uuid"), *host = S(row, "host");
-	if (check_state(row, c->action, c->vms, c->tasks, err))
+	if (server_check_state(row, c->action, c->vms, c->tasks, err))
 		goto out;
 	if (!host) {
 		nl_err_set(err, 409, "Cannot '%s' instance %s while it is in vm_state %s", c->action, uuid, vm);
@@ -170,7 +209,7 @@ static int queue_tx(void *p, struct nl_error *err)
 					 now, err);
 	if (action < 0 || db_action_event_start(action, c->event, host, NULL, now, err) < 0)
 		goto out;
-	rc = db_task_insert(host, uuid, c->kind, action, now, err) < 0 ? -1 : 0;
+	rc = db_task_insert(host, uuid, c->kind, action, NULL, now, err) < 0 ? -1 : 0;
 out:
 	json_decref(row);
 	return rc;
@@ -323,6 +362,20 @@ static int do_force_delete(struct req *r, json_t *row, const struct action *a, c
 	return 0;
 }
 
+static int do_create_image(struct req *r, json_t *row, const struct action *a, const struct action_in *in,
+			   struct resp *out, struct nl_error *err)
+{
+	(void)a;
+	return server_create_image(r, row, in->name.v, in->metadata.set ? in->metadata.v : NULL, out, err);
+}
+
+/* a->name is the console protocol. */
+static int do_get_console(struct req *r, json_t *row, const struct action *a, const struct action_in *in,
+			  struct resp *out, struct nl_error *err)
+{
+	return server_console_legacy(r, row, a->name, in->type.v, out, err);
+}
+
 int server_action(struct req *r, struct resp *out, struct nl_error *err)
 {
 	const char *key = NULL;
@@ -341,6 +394,11 @@ int server_action(struct req *r, struct resp *out, struct nl_error *err)
 			a = &actions[i];
 	if (!a) {
 		nl_err_set(err, 400, "There is no such action: %s", key);
+		return -1;
+	}
+	/* An action gone in this microversion: Nova's VersionNotFoundForAPIMethod, a bare 404. */
+	if (a->mv_max && r->mv > a->mv_max) {
+		nl_err_set(err, 404, "The resource could not be found.");
 		return -1;
 	}
 	memset(&in, 0, sizeof(in));

@@ -275,7 +275,7 @@ static int create_tx(void *p, struct nl_error *err)
 			continue;
 		}
 		if (db_action_event_start(action, "compute__do_build_and_run_instance", host, NULL, now, err) < 0 ||
-		    db_task_insert(host, c->uuids[i], "build", action, now, err) < 0)
+		    db_task_insert(host, c->uuids[i], "build", action, NULL, now, err) < 0)
 			goto out;
 	}
 	rc = 0;

@@ -54,5 +54,21 @@ int server_check_lock(const struct req *r, json_t *row, struct nl_error *err);
 /* Deletes (action name "delete" or "forceDelete"): a task for the host, or at once
  * when the server never reached one. Checks the lock. */
 int server_delete_common(struct req *r, json_t *row, const char *action, struct nl_error *err);
+/* Nova's 409 ("Cannot 'method' instance X while it is in vm_state Y") unless the row's
+ * vm_state is in vms and its task_state in tasks ("" = None); NULL lists allow any. */
+int server_check_state(json_t *row, const char *method, const char *const *vms, const char *const *tasks,
+		       struct nl_error *err);
+
+/* createImage (server_snapshot.c): the queued image, the task, 202 with the image's
+ * Location (or, from 2.45, {"image_id"}). name and metadata are validated. */
+int server_create_image(struct req *r, json_t *row, const char *name, json_t *metadata, struct resp *out,
+			struct nl_error *err);
+
+/* Remote consoles (remote_consoles.c): POST /servers/{id}/remote-consoles, and the
+ * os-get*Console actions before 2.6 ({"console": {"type", "url"}}). */
+struct remote_console_in { spec_str_t protocol, type; };
+extern const struct field_spec remote_console_v26[], remote_console_v28[];
+int server_console_legacy(struct req *r, json_t *row, const char *protocol, const char *type, struct resp *out,
+			  struct nl_error *err);
 
 #endif

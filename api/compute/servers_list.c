@@ -509,7 +509,7 @@ static int delete_tx(void *p, struct nl_error *err)
 	if (db_server_set_state(c->id, NULL, "*", c->vm, "deleting", -1, now, err) < 0)
 		return -1;
 	return db_action_event_start(action, "compute_terminate_instance", c->host, NULL, now, err) < 0 ||
-	       db_task_insert(c->host, c->uuid, "delete", action, now, err) < 0 ? -1 : 0;
+	       db_task_insert(c->host, c->uuid, "delete", action, NULL, now, err) < 0 ? -1 : 0;
 }
 
 int server_delete_common(struct req *r, json_t *row, const char *action, struct nl_error *err)

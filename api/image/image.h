@@ -7,10 +7,15 @@
 /* The image as Glance shows it: base attributes, tags, links and custom properties
  * flattened to the top level. Consumes row. */
 json_t *image_view(json_t *row);
-/* The image row visible to the caller (admins see all), or NULL with a 404. */
+/* The image row visible to the caller (admins see all, and so does the service role on
+ * the routes that grant it: auth_service_wide), or NULL with a 404. */
 json_t *image_get_visible(struct req *r, const char *id, struct nl_error *err);
-/* Owner or admin may change an image; others get 403 with Glance's wording. */
+/* Owner or admin (or the service role where auth_service_wide) may change an image;
+ * others get 403 with Glance's wording. */
 int image_may_modify(struct req *r, json_t *img, const char *action, struct nl_error *err);
+/* Inside a transaction: 413 (Glance's wording) when owner already has as many images as
+ * [image] quota_image_count allows. */
+int image_count_quota_check(const char *owner, struct nl_error *err);
 /* Where an image's data lives: STATE/images/<id> (and <id>.part while uploading). */
 void image_data_path(const char *id, bool partial, char *out, size_t len);
 

@@ -139,7 +139,7 @@ json_t *image_view(json_t *row)
 
 json_t *image_get_visible(struct req *r, const char *id, struct nl_error *err)
 {
-	json_t *img = db_image_get(id, auth_is_admin(&r->auth) ? NULL : r->auth.project_id);
+	json_t *img = db_image_get(id, auth_is_admin(&r->auth) || auth_service_wide(r) ? NULL : r->auth.project_id);
 	if (!img)
 		nl_err_set(err, 404, "No image found with ID %s", id);
 	return img;
@@ -148,7 +148,8 @@ json_t *image_get_visible(struct req *r, const char *id, struct nl_error *err)
 int image_may_modify(struct req *r, json_t *img, const char *action, struct nl_error *err)
 {
 	const char *owner = json_string_value(json_object_get(img, "owner"));
-	if (auth_is_admin(&r->auth) || (owner && !strcmp(owner, r->auth.project_id) && (r->auth.roles & ROLE_MEMBER)))
+	if (auth_is_admin(&r->auth) || auth_service_wide(r) ||
+	    (owner && !strcmp(owner, r->auth.project_id) && (r->auth.roles & ROLE_MEMBER)))
 		return 0;
 	nl_err_set(err, 403, "You are not permitted to %s this image.", action);
 	return -1;
@@ -315,16 +316,23 @@ int image_store_attrs(const char *id, json_t *cols, json_t *props, bool replace_
 	return rc ? rc : apply_tags_props(id, cols, props, replace_tags, err);
 }
 
-static int create_tx(void *p, struct nl_error *err)
+int image_count_quota_check(const char *owner, struct nl_error *err)
 {
-	struct image_ctx *c = p;
 	int64_t count, bytes;
-	db_image_usage(c->owner, &count, &bytes);
+	db_image_usage(owner, &count, &bytes);
 	if (g_config.quota_image_count >= 0 && count >= g_config.quota_image_count) {
 		nl_err_set(err, 413, "Maximum number of images exceeded: the project owns %lld of %d allowed.",
 			   (long long)count, g_config.quota_image_count);
 		return -1;
 	}
+	return 0;
+}
+
+static int create_tx(void *p, struct nl_error *err)
+{
+	struct image_ctx *c = p;
+	if (image_count_quota_check(c->owner, err))
+		return -1;
 	json_t *tags = json_object_get(c->cols, "tags");
 	json_incref(tags);
 	json_object_del(c->cols, "tags");

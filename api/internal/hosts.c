@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "db/db.h"
+#include "db/images.h"
 #include "db/servers.h"
 
 #define HI struct host_in
@@ -111,6 +112,22 @@ json_t *internal_instance_payload(json_t *row)
 	json_object_set_new(p, "metadata", db_server_metadata(id));
 	nl_time_iso_s(json_integer_value(json_object_get(row, "created_at")), created, sizeof(created));
 	json_object_set_new(p, "created_at", json_string(created));
+	/* Nova keeps config_drive as a string: "True", or "" for none. */
+	const char *cd = json_string_value(json_object_get(row, "config_drive"));
+	json_object_set_new(p, "config_drive", json_boolean(cd && *cd && strcmp(cd, "False") && strcmp(cd, "false")));
+	json_t *az = json_object_get(row, "availability_zone");
+	json_object_set(p, "availability_zone", json_is_string(az) ? az : json_null());
+	json_object_set_new(p, "launch_index", json_integer(json_integer_value(json_object_get(row, "launch_index"))));
+	/* The image as Glance has it now (a deleted image: no properties, no format). The
+	 * agent picks the guest's devices from the properties (hw_disk_bus, hw_vif_model,
+	 * hw_machine_type, hw_firmware_type, os_shutdown_timeout...). */
+	const char *image_ref = json_string_value(json_object_get(row, "image_ref"));
+	json_t *img = image_ref && *image_ref ? db_image_get(image_ref, NULL) : NULL;
+	json_t *props = img ? json_object_get(img, "properties") : NULL;
+	json_t *fmt = img ? json_object_get(img, "disk_format") : NULL;
+	json_object_set_new(p, "image_properties", props ? json_deep_copy(props) : json_object());
+	json_object_set(p, "disk_format", json_is_string(fmt) ? fmt : json_null());
+	json_decref(img);
 	return p;
 }
 

@@ -11,9 +11,11 @@ struct host_in {
 	spec_int_t hypervisor_version, vcpus, memory_mb, local_gb;
 	spec_json_t cpu_info;
 };
-struct result_in { spec_str_t status, message, console; spec_int_t power_state; };
+struct result_in { spec_str_t status, message, console, console_address; spec_int_t power_state; };
 struct power_in { spec_int_t power_state; };
-extern const struct field_spec internal_host_spec[], internal_result_spec[], internal_power_spec[];
+struct console_in { spec_str_t text; };
+extern const struct field_spec internal_host_spec[], internal_result_spec[], internal_power_spec[],
+	internal_console_spec[];
 
 /* Wakes every agent long poll: call after committing new tasks. */
 void internal_tasks_notify(void);

@@ -9,13 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api/handlers.h"
 #include "api/http.h"
+#include "api/image/image.h"
 #include "api/internal/internal.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "db/db.h"
+#include "db/images.h"
 #include "db/servers.h"
 
 static pthread_mutex_t wake_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -133,9 +136,16 @@ int internal_tasks_poll(struct req *r, struct resp *out, struct nl_error *err)
 			db_tx_run(drop_tx, &d, &e2);
 			continue;
 		}
-		json_array_append_new(list, json_pack("{s:O, s:O, s:O, s:o}", "id", json_object_get(t, "id"), "kind",
+		/* params: an object stored as JSON text by whoever queued the task ({} when none). */
+		const char *ptext = json_string_value(json_object_get(t, "params"));
+		json_t *params = ptext ? json_loads(ptext, 0, NULL) : NULL;
+		if (!json_is_object(params)) {
+			json_decref(params);
+			params = json_object();
+		}
+		json_array_append_new(list, json_pack("{s:O, s:O, s:O, s:o, s:o}", "id", json_object_get(t, "id"), "kind",
 						      json_object_get(t, "kind"), "host", json_object_get(t, "host"),
-						      "instance", internal_instance_payload(row)));
+						      "params", params, "instance", internal_instance_payload(row)));
 		json_decref(row);
 	}
 	json_decref(c.tasks);
@@ -151,6 +161,7 @@ static const struct field_spec result_fields[] = {
 	FIELD(RI, power_state, "power_state", SPEC_INT, BOUNDED, .min = 0, .max = 7),
 	FIELD(RI, message, "message", SPEC_STRING, SPEC_NULLABLE | BOUNDED, LEN(0, 4096)),
 	FIELD(RI, console, "console", SPEC_STRING, SPEC_NULLABLE | BOUNDED, LEN(0, 65536)),
+	FIELD(RI, console_address, "console_address", SPEC_STRING, SPEC_NULLABLE | BOUNDED, LEN(0, 300)),
 	SPEC_END_ROW
 };
 #undef RI
@@ -158,7 +169,8 @@ const struct field_spec internal_result_spec[] = { WRAPPER("result", SPEC_REQUIR
 
 /* What each task kind does to the instance: the vm_state it leaves on success and on
  * failure (NULL: the state it had before the task), and the power state a success
- * implies when the agent does not report one (Nova: 1 running, 3 paused, 4 shutdown). */
+ * implies when the agent does not report one (Nova: 1 running, 3 paused, 4 shutdown;
+ * -1: unchanged). A snapshot changes neither state: it only ends image_snapshot. */
 struct transition { const char *kind, *done_vm, *failed_vm; int done_power; bool fault_on_fail; };
 static const struct transition transitions[] = {
 	{ "build",       "active",    "error", 1, true },
@@ -171,6 +183,7 @@ static const struct transition transitions[] = {
 	{ "unpause",     "active",    NULL,    1, true },
 	{ "suspend",     "suspended", NULL,    4, true },
 	{ "resume",      "active",    NULL,    1, true },
+	{ "snapshot",    NULL,        NULL,   -1, true },
 };
 
 static const struct transition *transition_of(const char *kind)
@@ -181,7 +194,33 @@ static const struct transition *transition_of(const char *kind)
 	return NULL;
 }
 
-struct result_ctx { int64_t task_id; const struct result_in *in; bool missing; };
+struct result_ctx {
+	int64_t task_id;
+	const struct result_in *in;
+	bool missing;
+	char drop_image[64];   /* a failed snapshot's image: its data file goes after the commit */
+};
+
+/* Nova's delete_image_on_error: a failed snapshot leaves no image behind. The agent
+ * uploads before it reports, so an image that became active is the snapshot it made:
+ * only one still waiting for (or receiving) data is deleted. */
+static int drop_snapshot_image(struct result_ctx *c, json_t *task, struct nl_error *err)
+{
+	const char *ptext = json_string_value(json_object_get(task, "params"));
+	json_t *params = ptext ? json_loads(ptext, 0, NULL) : NULL;
+	const char *image_id = json_string_value(json_object_get(params, "image_id"));
+	json_t *img = image_id ? db_image_get(image_id, NULL) : NULL;
+	const char *status = json_string_value(json_object_get(img, "status"));
+	int rc = 0;
+	if (img && status && (!strcmp(status, "queued") || !strcmp(status, "saving"))) {
+		rc = db_image_delete(image_id, err);
+		if (!rc)
+			snprintf(c->drop_image, sizeof(c->drop_image), "%s", image_id);
+	}
+	json_decref(img);
+	json_decref(params);
+	return rc;
+}
 
 static int result_tx(void *p, struct nl_error *err)
 {
@@ -192,6 +231,7 @@ static int result_tx(void *p, struct nl_error *err)
 	json_t *task = db_task_get(c->task_id), *row = NULL;
 	int rc = -1;
 
+	c->drop_image[0] = '\0';   /* the runner may call this again after a busy retry */
 	if (!task || strcmp(json_string_value(json_object_get(task, "state")), "running")) {
 		c->missing = true;   /* unknown, or finished by an earlier delivery */
 		json_decref(task);
@@ -204,6 +244,8 @@ static int result_tx(void *p, struct nl_error *err)
 	row = db_server_get(json_string_value(json_object_get(task, "instance_uuid")), NULL, true);
 	if (db_task_finish(c->task_id, ok, in->message.set ? in->message.v : NULL, now, err))
 		goto out;
+	if (!ok && !strcmp(kind, "snapshot") && drop_snapshot_image(c, task, err))
+		goto out;
 	if (!row || !t || json_integer_value(json_object_get(row, "deleted"))) {
 		rc = 0;      /* the instance went away meanwhile: nothing to apply */
 		goto out;
@@ -213,21 +255,29 @@ static int result_tx(void *p, struct nl_error *err)
 	int power = in->power_state.set ? (int)in->power_state.v : (ok ? t->done_power : -1);
 	if (in->console.set && in->console.v && *in->console.v && db_server_console_append(id, in->console.v, err))
 		goto out;
+	/* Present (even null) means the agent knows: null or "" is "no VNC server now". */
+	if (in->console_address.set &&
+	    db_server_set_console_address(id, in->console_address.v && *in->console_address.v ? in->console_address.v
+												: NULL, err))
+		goto out;
+	/* A delete queued behind this task keeps the server "deleting" (a failed delete
+	 * itself ends in error with no task, as Nova's does). */
+	const char *task_state = json_string_value(json_object_get(row, "task_state"));
+	bool deleting = task_state && !strcmp(task_state, "deleting") && strcmp(kind, "delete");
 	if (ok && !strcmp(kind, "delete")) {
 		if (db_server_soft_delete(id, now, err))
 			goto out;
 	} else if (ok) {
-		/* A delete queued behind this task keeps the server "deleting". */
-		const char *task_state = json_string_value(json_object_get(row, "task_state"));
-		bool deleting = task_state && !strcmp(task_state, "deleting");
-		if (db_server_set_state(id, NULL, "*", t->done_vm, deleting ? "deleting" : NULL, power, now, err) < 0)
+		if (db_server_set_state(id, NULL, "*", t->done_vm ? t->done_vm : vm, deleting ? "deleting" : NULL, power,
+					now, err) < 0)
 			goto out;
 		if (!strcmp(kind, "build") && db_server_set_launched(id, now, err))
 			goto out;
 	} else {
 		const char *msg = in->message.set && in->message.v && *in->message.v ? in->message.v :
 				  "The compute agent reported a failure without a reason.";
-		if (db_server_set_state(id, NULL, "*", t->failed_vm ? t->failed_vm : vm, NULL, power, now, err) < 0)
+		if (db_server_set_state(id, NULL, "*", t->failed_vm ? t->failed_vm : vm, deleting ? "deleting" : NULL,
+					power, now, err) < 0)
 			goto out;
 		if (t->fault_on_fail && db_server_fault_add(id, 500, msg, NULL, host, now, err))
 			goto out;
@@ -245,13 +295,20 @@ int internal_task_result(struct req *r, struct resp *out, struct nl_error *err)
 {
 	char *end;
 	long long id = strtoll(req_param(r, 0), &end, 10);
-	struct result_ctx c = { id, r->input, false };
+	struct result_ctx c = { id, r->input, false, "" };
 	if (*end || id <= 0) {
 		nl_err_set(err, 404, "Task %s could not be found.", req_param(r, 0));
 		return -1;
 	}
 	if (db_tx_run(result_tx, &c, err))
 		return -1;
+	if (c.drop_image[0]) {
+		char path[600];
+		image_data_path(c.drop_image, false, path, sizeof(path));
+		unlink(path);
+		image_data_path(c.drop_image, true, path, sizeof(path));
+		unlink(path);
+	}
 	if (c.missing) {
 		nl_err_set(err, 404, "Task %s could not be found or is already finished.", req_param(r, 0));
 		return -1;

@@ -24,12 +24,12 @@ static const unsigned tok_roles[] = {
 };
 
 static const char *const pol_names[] = {
-	"PUBLIC", "ANY", "READER", "MEMBER", "ADMIN", "ADMIN_OR_SELF", "SERVICE",
+	"PUBLIC", "ANY", "READER", "MEMBER", "ADMIN", "ADMIN_OR_SELF", "SERVICE", "ANY_SVC", "MEMBER_SVC",
 };
 
 /* allowed[policy][token] for a project-scoped token, and for an unscoped (or
  * domain-scoped) one. ADMIN_OR_SELF here is for a path naming some other user. */
-static const bool allowed_project[7][T_COUNT] = {
+static const bool allowed_project[9][T_COUNT] = {
 	/*                  none   reader member admin  service */
 	[POL_PUBLIC]     = { true,  true,  true,  true,  true },
 	[POL_ANY]        = { true,  true,  true,  true,  true },
@@ -38,8 +38,10 @@ static const bool allowed_project[7][T_COUNT] = {
 	[POL_ADMIN]      = { false, false, false, true,  false },
 	[POL_ADMIN_OR_SELF] = { false, false, false, true, false },
 	[POL_SERVICE]    = { false, false, false, true,  true },
+	[POL_ANY_SVC]    = { true,  true,  true,  true,  true },
+	[POL_MEMBER_SVC] = { false, false, true,  true,  true },
 };
-static const bool allowed_unscoped[7][T_COUNT] = {
+static const bool allowed_unscoped[9][T_COUNT] = {
 	[POL_PUBLIC]     = { true,  true,  true,  true,  true },
 	[POL_ANY]        = { true,  true,  true,  true,  true },
 	[POL_READER]     = { false, false, false, true,  false },
@@ -47,6 +49,8 @@ static const bool allowed_unscoped[7][T_COUNT] = {
 	[POL_ADMIN]      = { false, false, false, true,  false },
 	[POL_ADMIN_OR_SELF] = { false, false, false, true, false },
 	[POL_SERVICE]    = { false, false, false, true,  true },
+	[POL_ANY_SVC]    = { true,  true,  true,  true,  true },
+	[POL_MEMBER_SVC] = { false, false, false, true,  true },
 };
 
 static void make_req(struct req *r, struct route *rt, enum service svc, enum policy pol, const char *rule,
@@ -68,7 +72,7 @@ static void make_req(struct req *r, struct route *rt, enum service svc, enum pol
 static void check_matrix(enum service svc, const char *rule, const char *deny_msg)
 {
 	for (int scoped = 0; scoped < 2; scoped++) {
-		for (int p = POL_PUBLIC; p <= POL_SERVICE; p++) {
+		for (int p = POL_PUBLIC; p <= POL_MEMBER_SVC; p++) {
 			for (int t = 0; t < T_COUNT; t++) {
 				struct req r;
 				struct route rt;
@@ -185,6 +189,28 @@ static void test_domain_scoped_token(void **state)
 	assert_int_equal(err.status, 403);
 }
 
+/* auth_service_wide(): the service role reaches every project only on *_SVC routes. */
+static void test_service_wide(void **state)
+{
+	(void)state;
+	static const struct { enum policy pol; unsigned roles; bool want; } t[] = {
+		{ POL_ANY_SVC, ROLE_SERVICE, true },
+		{ POL_MEMBER_SVC, ROLE_SERVICE, true },
+		{ POL_ANY_SVC, ROLE_READER | ROLE_MEMBER, false },
+		{ POL_MEMBER_SVC, ROLE_READER | ROLE_MEMBER | ROLE_ADMIN, false },   /* admins have auth_is_admin */
+		{ POL_ANY, ROLE_SERVICE, false },
+		{ POL_MEMBER, ROLE_SERVICE, false },
+		{ POL_SERVICE, ROLE_SERVICE, false },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct req r;
+		struct route rt;
+		make_req(&r, &rt, SVC_IMAGE, t[i].pol, "get_image", t[i].roles, "p1", "u1");
+		if (auth_service_wide(&r) != t[i].want)
+			fail_msg("case %zu: auth_service_wide is %d", i, !t[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +219,7 @@ int main(void)
 		cmocka_unit_test(test_admin_or_self),
 		cmocka_unit_test(test_message_uses_route_rule),
 		cmocka_unit_test(test_domain_scoped_token),
+		cmocka_unit_test(test_service_wide),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }

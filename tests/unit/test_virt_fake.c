@@ -353,7 +353,8 @@ static void test_domain_xml(void **state)
 {
 	(void)state;
 	struct virt_instance inst = instance(22);
-	char *xml = domain_xml_new(&inst, DOMAIN_TEST, "x86_64");
+	struct domain_opts o = { .kind = DOMAIN_TEST, .arch = "x86_64" };
+	char *xml = domain_xml_new(&inst, &o);
 	assert_non_null(strstr(xml, "<domain type='test'>"));
 	assert_non_null(strstr(xml, "<name>instance-00000016</name>"));
 	assert_non_null(strstr(xml, inst.uuid));
@@ -361,10 +362,35 @@ static void test_domain_xml(void **state)
 	assert_non_null(strstr(xml, "vm &lt;22&gt; &amp; &apos;friends&apos;"));
 	assert_null(strstr(xml, "<22>"));
 	free(xml);
-	xml = domain_xml_new(&inst, DOMAIN_QEMU, "x86_64");
+	/* QEMU: TCG with a safe CPU model, virtio disk, config drive cdrom, console file,
+	 * VNC on the given address. */
+	o = (struct domain_opts){ .kind = DOMAIN_QEMU, .arch = "x86_64", .disk_path = "/i/disk",
+				  .config_path = "/i/disk.config", .console_path = "/i/console.log",
+				  .vnc_listen = "127.0.0.1" };
+	xml = domain_xml_new(&inst, &o);
 	assert_non_null(strstr(xml, "<domain type='qemu'>"));
-	assert_null(strstr(xml, "<disk"));
+	assert_non_null(strstr(xml, "<model fallback='allow'>qemu64</model>"));
+	assert_null(strstr(xml, "host-passthrough"));
+	assert_non_null(strstr(xml, "<source file='/i/disk'/>\n      <target dev='vda' bus='virtio'/>"));
+	assert_non_null(strstr(xml, "<source file='/i/disk.config'/>\n      <target dev='hdd' bus='ide'/>"));
+	assert_non_null(strstr(xml, "<source path='/i/console.log' append='on'/>"));
+	assert_non_null(strstr(xml, "<graphics type='vnc' autoport='yes' listen='127.0.0.1'>"));
+	assert_null(strstr(xml, "<interface"));
 	free(xml);
+	/* KVM: host-passthrough. Image properties pick the bus, unknown values are ignored. */
+	json_t *props = json_pack("{s:s, s:s}", "hw_disk_bus", "scsi", "hw_machine_type", "evil'/><x");
+	inst.image_properties = props;
+	o.kvm = true;
+	o.config_path = NULL;
+	xml = domain_xml_new(&inst, &o);
+	assert_non_null(strstr(xml, "<domain type='kvm'>"));
+	assert_non_null(strstr(xml, "<cpu mode='host-passthrough' check='none'/>"));
+	assert_non_null(strstr(xml, "<target dev='sda' bus='scsi'/>"));
+	assert_non_null(strstr(xml, "machine='pc'"));
+	assert_null(strstr(xml, "evil"));
+	assert_null(strstr(xml, "cdrom"));
+	free(xml);
+	json_decref(props);
 }
 
 int main(void)

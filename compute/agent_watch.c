@@ -1,0 +1,233 @@
+/* See agent_watch.h. */
+#include "compute/agent_watch.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "common/log.h"
+#include "common/util.h"
+
+#define TICK_MS 1000            /* console shipping interval */
+#define SETTLE_MS 300           /* events come in bursts (SHUTDOWN then STOPPED): report once */
+#define REPORT_TIMEOUT_S 10
+
+struct pending {
+	char uuid[VIRT_UUID_LEN + 1];
+	size_t host;                /* index into hosts */
+};
+
+struct agent_watch {
+	const struct virt_driver *drv;
+	struct watch_host *hosts;
+	size_t nhosts;
+	pthread_mutex_t *task_mu;
+	struct http_client *http;
+	pthread_t thread;
+	pthread_mutex_t mu;         /* guards pending and stop */
+	pthread_cond_t cv;
+	struct pending *pending;
+	size_t npending, cap;
+	bool stop;
+	struct event_src { struct agent_watch *w; size_t host; } *srcs;
+};
+
+/* libvirt's event thread: note the uuid, wake the watcher. */
+static void on_event(void *opaque, const char *uuid)
+{
+	struct event_src *src = opaque;
+	struct agent_watch *w = src->w;
+	pthread_mutex_lock(&w->mu);
+	bool known = false;
+	for (size_t i = 0; i < w->npending && !known; i++)
+		known = !strcmp(w->pending[i].uuid, uuid);
+	if (!known) {
+		if (w->npending == w->cap) {
+			w->cap = w->cap ? w->cap * 2 : 16;
+			w->pending = nl_realloc(w->pending, w->cap * sizeof(*w->pending));
+		}
+		struct pending *p = &w->pending[w->npending++];
+		snprintf(p->uuid, sizeof(p->uuid), "%s", uuid);
+		p->host = src->host;
+	}
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void report_power(struct agent_watch *w, const char *uuid, int power)
+{
+	char path[128];
+	struct nl_error err = { 0 };
+	json_t *body = json_pack("{s:i}", "power_state", power);
+	snprintf(path, sizeof(path), "/internal/v1/instances/%s/power_state", uuid);
+	int st = http_request(w->http, "PUT", path, body, REPORT_TIMEOUT_S, NULL, &err);
+	json_decref(body);
+	if (st >= 300 || st < 0)
+		log_warn("power state report for %s: %s (the next reconcile will catch up)", uuid, err.msg);
+	else
+		log_info("instance %s: power state %d reported after a lifecycle event", uuid, power);
+}
+
+/* Console text is not always valid UTF-8 (a guest writes what it likes): bytes that do
+ * not form a character become '?', so the JSON string can carry the rest. */
+static void sanitize_utf8(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	while (*p) {
+		int n = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
+		bool ok = n > 0;
+		for (int i = 1; ok && i < n; i++)
+			ok = (p[i] & 0xC0) == 0x80;
+		if (!ok) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}
+
+static void ship_console(struct agent_watch *w, struct watch_host *h)
+{
+	char (*uuids)[VIRT_UUID_LEN + 1] = NULL;
+	size_t n = 0;
+	struct nl_error err = { 0 };
+	if (!w->drv->list_domains || !w->drv->console_text || w->drv->list_domains(h->conn, &uuids, &n, &err))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct virt_instance inst = { 0 };
+		snprintf(inst.uuid, sizeof(inst.uuid), "%s", uuids[i]);
+		char *text = w->drv->console_text(h->conn, &inst);
+		if (!text)
+			continue;
+		sanitize_utf8(text);
+		char path[128];
+		json_t *body = json_pack("{s:{s:s}}", "console", "text", text);
+		snprintf(path, sizeof(path), "/internal/v1/instances/%s/console", uuids[i]);
+		if (body && http_request(w->http, "POST", path, body, REPORT_TIMEOUT_S, NULL, &err) >= 300)
+			log_debug("console of %s not delivered: %s", uuids[i], err.msg);
+		json_decref(body);
+		free(text);
+	}
+	free(uuids);
+}
+
+static void *watch_thread(void *arg)
+{
+	struct agent_watch *w = arg;
+	struct timespec next_tick;
+	clock_gettime(CLOCK_MONOTONIC, &next_tick);
+	for (;;) {
+		pthread_mutex_lock(&w->mu);
+		struct timespec until = next_tick;
+		while (!w->stop && !w->npending &&
+		       pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT)
+			;
+		bool stop = w->stop, events = w->npending > 0;
+		pthread_mutex_unlock(&w->mu);
+		if (stop)
+			break;
+		if (events) {
+			/* Let the burst settle, then report what the domains are now. */
+			struct timespec d = { 0, SETTLE_MS * 1000000L };
+			nanosleep(&d, NULL);
+			pthread_mutex_lock(&w->mu);
+			struct pending *batch = w->pending;
+			size_t nbatch = w->npending;
+			w->pending = NULL;
+			w->npending = w->cap = 0;
+			pthread_mutex_unlock(&w->mu);
+			pthread_mutex_lock(w->task_mu);
+			for (size_t i = 0; i < nbatch; i++) {
+				struct nl_error err = { 0 };
+				int st = VIRT_POWER_NOSTATE;
+				if (w->drv->get_power_state(w->hosts[batch[i].host].conn, batch[i].uuid, &st, &err) == 0 &&
+				    st != VIRT_POWER_MISSING)
+					report_power(w, batch[i].uuid, st);
+			}
+			pthread_mutex_unlock(w->task_mu);
+			free(batch);
+		}
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > next_tick.tv_sec || (now.tv_sec == next_tick.tv_sec && now.tv_nsec >= next_tick.tv_nsec)) {
+			pthread_mutex_lock(w->task_mu);
+			for (size_t i = 0; i < w->nhosts; i++)
+				ship_console(w, &w->hosts[i]);
+			pthread_mutex_unlock(w->task_mu);
+			next_tick = now;
+			next_tick.tv_sec += TICK_MS / 1000;
+		}
+	}
+	return NULL;
+}
+
+struct agent_watch *agent_watch_start(const struct virt_driver *drv, const struct watch_host *hosts, size_t n,
+				      pthread_mutex_t *task_mu, const char *api_url,
+				      const struct http_credentials *cred, struct nl_error *err)
+{
+	struct agent_watch *w = nl_calloc(1, sizeof(*w));
+	w->drv = drv;
+	w->nhosts = n;
+	w->hosts = nl_calloc(n ? n : 1, sizeof(*w->hosts));
+	memcpy(w->hosts, hosts, n * sizeof(*hosts));
+	w->srcs = nl_calloc(n ? n : 1, sizeof(*w->srcs));
+	w->task_mu = task_mu;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (!(w->http = http_client_new(api_url, cred, err))) {
+		agent_watch_stop(w);
+		return NULL;
+	}
+	pthread_mutex_lock(task_mu);
+	for (size_t i = 0; i < n; i++) {
+		struct nl_error werr = { 0 };
+		w->srcs[i] = (struct event_src){ w, i };
+		if (drv->watch_events && drv->watch_events(hosts[i].conn, on_event, &w->srcs[i], &werr))
+			log_warn("host %s: %s (power states are then caught by the periodic reconcile)", hosts[i].name,
+				 werr.msg);
+	}
+	pthread_mutex_unlock(task_mu);
+	if (pthread_create(&w->thread, NULL, watch_thread, w)) {
+		nl_err_set(err, 500, "Cannot start the watcher thread.");
+		w->thread = 0;
+		agent_watch_stop(w);
+		return NULL;
+	}
+	return w;
+}
+
+void agent_watch_stop(struct agent_watch *w)
+{
+	if (!w)
+		return;
+	if (w->thread) {
+		pthread_mutex_lock(&w->mu);
+		w->stop = true;
+		pthread_cond_signal(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		http_client_cancel(w->http);
+		pthread_join(w->thread, NULL);
+	}
+	/* No more events for this watcher: the conns outlive it (the agent closes them). */
+	pthread_mutex_lock(w->task_mu);
+	for (size_t i = 0; i < w->nhosts; i++)
+		if (w->drv->watch_events)
+			w->drv->watch_events(w->hosts[i].conn, NULL, NULL, &(struct nl_error){ 0 });
+	pthread_mutex_unlock(w->task_mu);
+	http_client_free(w->http);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w->pending);
+	free(w->srcs);
+	free(w->hosts);
+	free(w);
+}

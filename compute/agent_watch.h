@@ -1,0 +1,38 @@
+/* The agent's watcher: what happens to real guests between tasks. A guest that shuts
+ * itself down, crashes or is paused by QEMU raises a libvirt lifecycle event; the watcher
+ * reads the domain's power state and reports it (PUT .../power_state, Nova's lifecycle
+ * event handling), within about a second. And a guest writes to its serial console all
+ * the time: the watcher ships new console output every second (POST .../console), so
+ * `openstack server console log` shows the boot as it happens.
+ *
+ * One thread with its own HTTP client. It touches a host's virt connection only while
+ * holding task_mu, the lock the task runner holds around each task and its result, so a
+ * report can never overtake the result of the task that caused it. Hosts of the fake
+ * hypervisor are not watched: they change only through tasks. */
+#ifndef NL_AGENT_WATCH_H
+#define NL_AGENT_WATCH_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "common/error.h"
+#include "compute/http.h"
+#include "compute/virt.h"
+
+struct watch_host {
+	const char *name;           /* borrowed, for log lines */
+	struct virt_conn *conn;     /* borrowed; used under task_mu only */
+};
+
+struct agent_watch;
+
+/* Starts watching hosts (copied array; the conns stay the caller's). NULL with err when
+ * the thread or its HTTP client cannot be made; a host whose events cannot be watched is
+ * logged and still gets console shipping. */
+struct agent_watch *agent_watch_start(const struct virt_driver *drv, const struct watch_host *hosts, size_t n,
+				      pthread_mutex_t *task_mu, const char *api_url,
+				      const struct http_credentials *cred, struct nl_error *err);
+/* Stops the thread and frees everything. NULL is a no-op. */
+void agent_watch_stop(struct agent_watch *w);
+
+#endif
