@@ -168,6 +168,10 @@ static int start_embedded_agent(const char *password, struct nl_error *err)
 	snprintf(ac.project_name, sizeof(ac.project_name), "service");
 	snprintf(ac.libvirt_uri, sizeof(ac.libvirt_uri), "%s", g_config.libvirt_uri);
 	snprintf(ac.state_dir, sizeof(ac.state_dir), "%s/compute", g_config.state_dir);
+	/* Real guests: QEMU (another user) must pass through the state dir to reach the
+	 * instance files under compute/; 0711 lets it through without listing anything. */
+	if (strncmp(g_config.libvirt_uri, "test:", 5))
+		chmod(g_config.state_dir, 0711);
 	snprintf(ac.virt_type, sizeof(ac.virt_type), "%s", g_config.virt_type);
 	snprintf(ac.network_mode, sizeof(ac.network_mode), "%s", g_config.network_mode);
 	snprintf(ac.network_name, sizeof(ac.network_name), "%s", g_config.network_name);
@@ -209,6 +213,9 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int opt, sig;
 
+	/* Nothing in the state dir is for other users (the database holds password and token
+	 * hashes); the few files QEMU must read are opened up by name where they are made. */
+	umask(077);
 	config_defaults(&g_config);
 	/* Pass 1: find --config (flags win over the file, so it loads first). */
 	opterr = 0;

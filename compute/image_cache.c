@@ -141,7 +141,7 @@ int image_cache_fetch(struct http_client *http, const char *cache_dir, const cha
 	}
 	/* 0711 and 0644 bases: QEMU runs as another user and opens them as backing files
 	 * (libvirt relabels only the top image of a chain). */
-	if (mkdir(cache_dir, 0711) < 0 && errno != EEXIST) {
+	if ((mkdir(cache_dir, 0711) < 0 && errno != EEXIST) || chmod(cache_dir, 0711) < 0) {
 		nl_err_set(err, 500, "Cannot create the image cache %s: %s.", cache_dir, strerror(errno));
 		return -1;
 	}
@@ -170,8 +170,10 @@ int image_cache_fetch(struct http_client *http, const char *cache_dir, const cha
 		return -1;
 	snprintf(part, sizeof(part), "%s.part", path);
 	d.fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (d.fd < 0) {
+	if (d.fd < 0 || fchmod(d.fd, 0644) < 0) {
 		nl_err_set(err, 500, "Cannot write %s: %s.", part, strerror(errno));
+		if (d.fd >= 0)
+			close(d.fd);
 		return -1;
 	}
 	d.md5 = EVP_MD_CTX_new();

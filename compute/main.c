@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/log.h"
 #include "compute/agent.h"
@@ -228,6 +229,7 @@ int main(int argc, char **argv)
 	long long n;
 	int opt;
 
+	umask(077);   /* instance files QEMU must read are opened up where they are made */
 	agent_config_defaults(&cfg);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {

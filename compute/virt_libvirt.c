@@ -498,7 +498,7 @@ static int prepare_instance(struct virt_conn *vc, const struct virt_instance *in
 	inst_path(vc, inst, "disk.config", config, sizeof(config));
 
 	/* 0711: QEMU runs as another user and must reach the files libvirt hands it. */
-	if (mkdir(dir, 0711) < 0 && errno != EEXIST) {
+	if ((mkdir(dir, 0711) < 0 && errno != EEXIST) || chmod(dir, 0711) < 0) {
 		nl_err_set(err, 500, "Cannot create the instance directory %s: %s.", dir, strerror(errno));
 		return -1;
 	}
@@ -1119,7 +1119,7 @@ static int qemu_setup(struct virt_conn *vc, const struct virt_host_config *cfg, 
 	vc->shutdown_timeout_s = cfg->shutdown_timeout_s > 0 ? cfg->shutdown_timeout_s : 60;
 	snprintf(vc->vnc_listen, sizeof(vc->vnc_listen), "%s", cfg->vnc_listen ? cfg->vnc_listen : "127.0.0.1");
 	snprintf(vc->instances_dir, sizeof(vc->instances_dir), "%s/instances", cfg->state_dir);
-	if (mkdir(vc->instances_dir, 0711) < 0 && errno != EEXIST) {
+	if ((mkdir(vc->instances_dir, 0711) < 0 && errno != EEXIST) || chmod(vc->instances_dir, 0711) < 0) {
 		nl_err_set(err, 500, "Cannot create %s: %s.", vc->instances_dir, strerror(errno));
 		return -1;
 	}

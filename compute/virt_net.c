@@ -298,9 +298,12 @@ static void describe_existing(virNetworkPtr net, const struct vnet_config *cfg, 
 		return;
 	}
 	net_facts_parse(xml, &nf);
-	if (nf.mode != want)
-		log_warn("The libvirt network %s exists as %s (forward mode '%s'), not as the configured %s; "
-			 "using it as it is.", out->name, mode_names[nf.mode], nf.forward, mode_names[want]);
+	if (nf.mode != want && nf.forward[0])
+		log_warn("The libvirt network %s exists with forward mode %s, not as the configured %s; "
+			 "using it as it is.", out->name, nf.forward, mode_names[want]);
+	else if (nf.mode != want)
+		log_warn("The libvirt network %s exists isolated (no forward), not as the configured %s; "
+			 "using it as it is.", out->name, mode_names[want]);
 	else if (nf.forward[0] && strcmp(nf.forward, "nat"))
 		log_info("The libvirt network %s has forward mode %s; treated as nat.", out->name, nf.forward);
 	if (nf.address[0] && cfg->address && (strcmp(nf.address, cfg->address) || nf.prefix != cfg->prefix))
@@ -487,6 +490,16 @@ static int update_host(virNetworkPtr n, unsigned int command, unsigned int scope
 	return rc;
 }
 
+/* Whether ip is in address/prefix (IPv4). */
+static bool in_subnet(const char *ip, const char *address, int prefix)
+{
+	struct in_addr a, b;
+	if (prefix < 0 || prefix > 32 || inet_pton(AF_INET, ip, &a) != 1 || inet_pton(AF_INET, address, &b) != 1)
+		return false;
+	uint32_t mask = prefix ? 0xFFFFFFFFu << (32 - prefix) : 0;
+	return (ntohl(a.s_addr) & mask) == (ntohl(b.s_addr) & mask);
+}
+
 static bool same_mac(const char *a, const char *b)
 {
 	return a[0] && !strcasecmp(a, b);
@@ -495,7 +508,7 @@ static bool same_mac(const char *a, const char *b)
 /* Makes one scope hold exactly one entry for want.mac, with want.ip (and want.name when
  * no other entry has that name). */
 static int reserve_scope(virNetworkPtr n, const struct vnet *net, unsigned int scope, bool active,
-			 struct dhcp_host want, struct nl_error *err)
+			 struct dhcp_host want, bool announce, struct nl_error *err)
 {
 	size_t nh = 0;
 	bool has_dhcp;
@@ -529,8 +542,9 @@ static int reserve_scope(virNetworkPtr n, const struct vnet *net, unsigned int s
 		/* Another MAC holding the address: the leftover of a deleted server. */
 		if (&hosts[i] != ours && !strcmp(hosts[i].ip, want.ip)) {
 			done = false;
-			log_info("The libvirt network %s reserved %s for %s; giving it to %s.", net->name, want.ip,
-				 hosts[i].mac[0] ? hosts[i].mac : "no MAC", want.mac);
+			if (announce)
+				log_info("The libvirt network %s reserved %s for %s; giving it to %s.", net->name, want.ip,
+					 hosts[i].mac[0] ? hosts[i].mac : "no MAC", want.mac);
 			if (update_host(n, VIR_NETWORK_UPDATE_COMMAND_DELETE, scope, &hosts[i]) != 0)
 				goto fail;
 		}
@@ -617,6 +631,13 @@ int vnet_reserve(virConnectPtr conn, const struct vnet *net, const char *mac, co
 			   net->name);
 		return -1;
 	}
+	/* libvirt accepts an address outside the subnet, and dnsmasq then ignores it: the
+	 * guest would silently get another address. */
+	if (!in_subnet(ip, net->address, net->prefix)) {
+		nl_err_set(err, 500, "Reserving %s for %s failed: the address is not in the subnet %s/%d of the "
+			   "libvirt network %s.", ip, mac, net->address, net->prefix, net->name);
+		return -1;
+	}
 	snprintf(want.mac, sizeof(want.mac), "%s", mac);
 	snprintf(want.ip, sizeof(want.ip), "%s", ip);
 	if (name)
@@ -630,7 +651,7 @@ int vnet_reserve(virConnectPtr conn, const struct vnet *net, const char *mac, co
 	}
 	int k = scopes_of(n, scopes, &active);
 	for (int i = 0; i < k && rc == 0; i++)
-		rc = reserve_scope(n, net, scopes[i], active, want, err);
+		rc = reserve_scope(n, net, scopes[i], active, want, i == 0, err);
 	virNetworkFree(n);
 	return rc;
 }

@@ -39,16 +39,23 @@ struct vnet {
 int vnet_mode_parse(const char *s);
 
 /* Makes sure the network exists and is active, creating it (persistent, autostart) when
- * missing. When a nat/isolated network cannot be started, falls back to user mode and says
- * why in *fallback_why (empty when no fallback). -1 with err only for a bad config. */
+ * missing. An existing network is used as it is (a different mode, bridge or subnet is
+ * logged and reported in out, never changed). When a nat/isolated network cannot be
+ * defined or started, falls back to user mode and says why in *fallback_why (empty when
+ * no fallback); a network that failed to start stays defined. Bridge mode checks that
+ * the host bridge exists. -1 with err (400) only for a bad config. */
 int vnet_ensure(virConnectPtr conn, const struct vnet_config *cfg, struct vnet *out,
 		char *fallback_why, size_t why_len, struct nl_error *err);
 
-/* Adds (or replaces) the DHCP host reservation mac → ip, named name, live and in the
- * persistent config. A no-op in bridge and user modes. */
+/* Adds (or replaces) the DHCP host reservation mac → ip, named name (NULL: none), live
+ * and in the persistent config. An entry of another MAC holding ip (a deleted server's)
+ * is removed first. libvirt refuses two entries with one name, so when another server
+ * already has name, the entry goes without one. ip must be in the network's subnet (-1
+ * otherwise: libvirt would accept it and dnsmasq ignore it). A no-op in bridge and user
+ * modes; -1 when the network does not exist. Live updates restart dnsmasq: ~0.4 s each. */
 int vnet_reserve(virConnectPtr conn, const struct vnet *net, const char *mac, const char *ip,
 		 const char *name, struct nl_error *err);
-/* Removes the reservation of mac; a missing one is success. */
+/* Removes the reservation of mac; a missing one (or a missing network) is success. */
 int vnet_release(virConnectPtr conn, const struct vnet *net, const char *mac, struct nl_error *err);
 
 /* Writes the domain's <interface> element (indented for <devices>) for this network.

@@ -14,6 +14,12 @@ tempest/lib/services/compute/servers_client.py sends and validates:
   ips/metadata/console    v2_1 list_addresses*, *_metadata*,
                           get_console_output
   tags                    get_schema(...).list_tags & friends
+  createImage             images_client: v2_1 create_image (Location), v2_45
+                          (image_id)
+
+Remote consoles (v2_1 get_vnc_console, v2_6/v2_8 get_remote_consoles) are
+validated in test_snapshots_consoles.py, whose raw agent reports the guest's
+VNC address.
 
 Where Tempest has no schema for a field Nova adds (instance-action list
 `updated_at` from 2.58, event `details` from 2.84) the Tempest schema is
@@ -818,6 +824,42 @@ def test_console_output(http, shared, role):
                                  json={"os-getConsoleOutput":
                                        {"length": -1}}))
     assert body["output"] == out
+
+
+@pytest.mark.parametrize("mv", ["2.1", "2.44", "2.45", "2.93"])
+def test_create_image(http, daemon, shared, mv):
+    """images_client.create_image: before 2.45 202 + Location (a URI), from
+    2.45 {"image_id"} (ImagesClient.schema_versions_info picks the module).
+    Which agent finishes the snapshot does not matter here: the server only
+    has to come back to ACTIVE with no task."""
+    from tempest.lib.services.compute import images_client
+    srv = shared["member"]
+    want = avr.APIVersionRequest(mv)
+    schema = [i["schema"] for i in images_client.ImagesClient
+              .schema_versions_info
+              if want.matches(avr.APIVersionRequest(i["min"]),
+                              avr.APIVersionRequest(i["max"]))][0]
+    r = http.compute("POST", "/servers/%s/action" % srv.sid, token=srv.token,
+                     microversion=mv,
+                     json={"createImage": {"name": lib.unique("schema-snap"),
+                                           "metadata": {"k": "v"}}})
+    body = validate(schema.create_image, r, mv)
+    if vge(mv, "2.45"):
+        image_id = body["image_id"]
+    else:
+        loc = r.headers["Location"]
+        image_id = loc.rsplit("/", 1)[1]
+        assert loc == "%s/v2/images/%s" % (daemon.image_root, image_id)
+    assert UUID.match(image_id), image_id
+    wait_status(http, srv.sid, "ACTIVE", token=srv.token)
+    r = http.image("GET", "/v2/images/%s" % image_id, token=srv.token)
+    if r.status_code == 200:          # a failed snapshot leaves no image
+        img = r.json()
+        assert (img["owner"], img["image_type"], img["instance_uuid"],
+                img["k"]) == (srv.project_id, "snapshot", srv.sid, "v")
+        http.image("DELETE", "/v2/images/%s" % image_id, token=srv.token)
+    else:
+        assert r.status_code == 404, r.text
 
 
 def test_delete_server_schema(http, image):
