@@ -434,6 +434,7 @@ def cmd_report(path):
     w("")
     misses += report_images(r, w, verdict)
     misses += report_servers(r, w, verdict)
+    misses += report_vms(r, w, verdict)
     w("Reference, real Nova Zed / Keystone on this machine kind: flavors/detail 243 req/s,")
     w("token issue p50 280 ms, 3.3 GiB RSS, 27 s to start.")
     w("")
@@ -476,6 +477,33 @@ def report_servers(r, w, verdict):
     w("  with 8 clients, delete 1.59/s, GET /servers/{id} 41 req/s, detail (50 servers) p50 99 ms.")
     w("")
     return misses
+
+
+def report_vms(r, w, verdict):
+    """The real-guest section (tests/bench/vm_bench.py); returns missed targets."""
+    if "vms_skipped" in r:
+        w("")
+        w("real guests: skipped (%s)" % r["vms_skipped"])
+        return 0
+    if "vms_ratio_file" not in r:
+        return 0
+    g = lambda k, d="?": r.get(k, d)
+    w("")
+    w("real guests (qemu:///system, virt type %s, medians of %s rounds; first boot with the image"
+      % (g("vms_virt_type"), g("vms_rounds")))
+    w("download: ACTIVE after %s s)" % g("vms_first_boot_active_s"))
+    w("  POST -> ACTIVE                   %6s s" % g("vms_active_median_s"))
+    w("  POST -> marker in console file   %6s s   bare virsh define+start: %s s"
+      % (g("vms_marker_file_median_s"), g("vms_bare_marker_median_s")))
+    ok = float(g("vms_ratio_file", "nan")) <= 1.2
+    w("  ratio to bare                    %6s     target <= 1.2   %s" % (g("vms_ratio_file"), verdict(ok)))
+    w("  POST -> marker through the API   %6s s   (ratio %s: console shipped once a second)"
+      % (g("vms_marker_api_median_s"), g("vms_ratio_api")))
+    w("  DELETE -> domain gone            %6s s   bare virsh destroy+undefine: %s s"
+      % (g("vms_delete_median_s"), g("vms_bare_delete_median_s")))
+    w("  five at once: all ACTIVE %s s, all markers %s s"
+      % (g("vms_five_all_active_s"), g("vms_five_all_marker_s")))
+    return 0 if ok else 1
 
 
 def report_images(r, w, verdict):

@@ -13,6 +13,9 @@
 #                                   servers/s with 8 clients, deletes/s, detail of 1,000
 #                                   servers p50/p99, GET /servers/{id} req/s at 16 connections,
 #                                   one scheduling decision over 1,000 and 10,000 hosts
+#   9. real guests (BENCH_VMS=1)  tests/bench/vm_bench.py: POST -> ACTIVE -> guest marker vs a
+#                                   bare `virsh define && virsh start` of the same XML (ratio,
+#                                   target <= 1.2), delete -> domain gone, five guests at once
 #   7. images (BENCH_IMAGES=1)      fresh daemon with image quotas off (--config): a 1 GiB
 #                                   upload (curl -T) and download (curl -o /dev/null) in MB/s,
 #                                   each as a ratio to `cat FILE > /dev/null` of the same
@@ -441,6 +444,15 @@ if [ "${BENCH_SERVERS:-1}" = 1 ]; then
 	SCHED_BIN=${NOVALITE_SCHED_BENCH_BIN:-$(dirname "$BIN")/sched-bench}
 	[ -x "$SCHED_BIN" ] || die "$SCHED_BIN missing (make sched-bench)"
 	"$PY" "$HERE/servers_bench.py" "$BIN" "$SCHED_BIN" "$TMP" "$LUA" >>"$RES" || die "servers benchmark failed"
+fi
+
+# ---- 9. real guests (BENCH_VMS=1) -------------------------------------------------------
+# qemu:///system with the agent's own virt type choice: POST -> ACTIVE -> the guest's
+# first console line, side by side with a bare `virsh define && virsh start` of the same
+# XML; delete -> domain gone; five guests at once. tests/bench/vm_bench.py.
+if [ "${BENCH_VMS:-1}" = 1 ]; then
+	log "real guests: boot vs bare virsh, delete, five at once"
+	"$PY" "$HERE/vm_bench.py" "$BIN" "$TMP" >>"$RES" || die "real-guest benchmark failed"
 fi
 
 # ---- report ----------------------------------------------------------------------------
