@@ -820,6 +820,22 @@ static bool is_instance_name(const char *name)
 	return true;
 }
 
+/* Whether a domain is this agent's: on qemu:///system other clouds (another state dir,
+ * another test run) may share the libvirtd, and reconcile destroys what it does not know,
+ * so only domains whose files live under our instances directory count. The fake's
+ * connections are private to this agent. */
+static bool owned(struct virt_conn *vc, virDomainPtr dom)
+{
+	if (vc->fake)
+		return true;
+	char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+	char needle[620];
+	snprintf(needle, sizeof(needle), "'%s/", vc->instances_dir);
+	bool mine = xml && strstr(xml, needle);
+	free(xml);
+	return mine;
+}
+
 static int lv_list_domains(struct virt_conn *vc, char (**uuids)[VIRT_UUID_LEN + 1], size_t *n,
 			   struct nl_error *err)
 {
@@ -837,7 +853,7 @@ static int lv_list_domains(struct virt_conn *vc, char (**uuids)[VIRT_UUID_LEN + 
 	}
 	*uuids = nl_calloc((size_t)count + 1, sizeof(**uuids));
 	for (int i = 0; i < count; i++) {
-		if (is_instance_name(virDomainGetName(doms[i])) &&
+		if (is_instance_name(virDomainGetName(doms[i])) && owned(vc, doms[i]) &&
 		    virDomainGetUUIDString(doms[i], (*uuids)[*n]) == 0)
 			(*n)++;
 		virDomainFree(doms[i]);
@@ -918,7 +934,8 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 	(void)conn;
 	(void)event;
 	(void)detail;
-	if (vc->event_cb && is_instance_name(virDomainGetName(dom)) && virDomainGetUUIDString(dom, uuid) == 0)
+	if (vc->event_cb && is_instance_name(virDomainGetName(dom)) && owned(vc, dom) &&
+	    virDomainGetUUIDString(dom, uuid) == 0)
 		vc->event_cb(vc->event_opaque, uuid);
 	return 0;
 }

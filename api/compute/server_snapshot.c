@@ -119,23 +119,31 @@ static int snapshot_attrs(struct snap_ctx *c, json_t *row, json_t *cols, json_t 
 	set_str(props, "user_id", c->r->auth.user_id);
 	set_str(props, "image_type", "snapshot");
 
-	set_str(cols, "name", c->name);
-	/* An image made for another project's server (an admin's snapshot) is shared with
-	 * the server's project; the caller's own server gives a private image. */
-	set_str(cols, "visibility", shared ? "shared" : "private");
 	json_object_set_new(cols, "min_disk", json_integer(min_disk));
-	/* The agent uploads a standalone qcow2 (it cannot PATCH the format afterwards, as
-	 * Nova's driver does, so the image is created with it). */
-	set_str(cols, "disk_format", "qcow2");
-	set_str(cols, "container_format", "bare");
 
 	/* The metadata goes to Glance as image attributes: Glance's own checks and wording
-	 * apply (a reserved or read-only name is 403, a base attribute of the wrong type 400). */
-	if (c->metadata && image_accept_attrs(c->r, c->metadata, cols, props, true, err))
+	 * apply (a reserved or read-only name is 403, a base attribute of the wrong type 400),
+	 * except for name and visibility, which Nova's glance client writes over same-named
+	 * metadata before Glance sees it. */
+	json_t *meta = c->metadata ? json_copy(c->metadata) : json_object();
+	json_object_del(meta, "name");
+	json_object_del(meta, "visibility");
+	int rc = image_accept_attrs(c->r, meta, cols, props, true, err);
+	json_decref(meta);
+	if (rc)
 		return -1;
 	json_object_del(cols, "id");
 	json_object_del(cols, "owner");
 	json_object_del(cols, "tags");
+	/* An image made for another project's server (an admin's snapshot) is shared with
+	 * the server's project; the caller's own server gives a private image. */
+	set_str(cols, "name", c->name);
+	set_str(cols, "visibility", shared ? "shared" : "private");
+	/* The agent uploads a standalone qcow2. Nova's driver sets the format when it
+	 * uploads; ours cannot change the image (its token may only upload), so the image
+	 * is created with it. */
+	set_str(cols, "disk_format", "qcow2");
+	set_str(cols, "container_format", "bare");
 	set_str(props, "image_location", "snapshot");
 	set_str(props, "image_state", "available");
 	set_str(props, "owner_id", S(row, "project_id"));

@@ -635,14 +635,25 @@ def test_create_image_metadata_quota(http, agent, base_image, make_tenant):
     assert (img["a"], img["b"], img["owner"]) == ("1", "2", t.project_id)
 
 
-def test_create_image_metadata_is_glance_checked(http, server):
+def test_create_image_metadata_is_glance_checked(http, agent, server):
     r = action(http, server, {"createImage": {
         "name": "r", "metadata": {"os_glance_x": "1"}}})
     assert fault(r) == (403, "Attribute 'os_glance_x' is reserved.")
     r = action(http, server, {"createImage": {
         "name": "r", "metadata": {"status": "active"}}})
     assert fault(r) == (403, "Attribute 'status' is read-only.")
+    r = action(http, server, {"createImage": {
+        "name": "r", "metadata": {"min_disk": "5"}}})
+    assert r.status_code == 400, r.text
     assert server_of(http, server)["OS-EXT-STS:task_state"] is None
+    # Nova's glance client writes name and visibility over the metadata.
+    image_id = snapshot(http, server, name="mine", metadata={
+        "name": "theirs", "visibility": "public"})
+    agent.result(agent.expect("snapshot", server))
+    lib.wait_server(http, server, "ACTIVE")
+    img = lib.image_get(http, image_id)
+    assert (img["name"], img["visibility"]) == ("mine", "private")
+    assert "theirs" not in img.values()
 
 
 def test_admin_snapshot_of_tenant_server(http, agent, base_image, tenant):
