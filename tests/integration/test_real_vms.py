@@ -173,7 +173,7 @@ def test_the_agent_chose_a_virt_type_and_reports_it(daemon, osc, vm):
         assert "host-passthrough" not in xml
 
 
-def test_guest_boots_reads_config_drive_and_runs_user_data(osc, vm):
+def test_guest_boots_reads_config_drive_and_runs_user_data(daemon, osc, vm):
     text = wait_console(osc, "vm1", "NOVALITE-GUEST-READY")
     assert "NOVALITE-GUEST-BOOTED" in text
     assert "NOVALITE-CONFIG-DRIVE found" in text
@@ -188,7 +188,12 @@ def test_guest_boots_reads_config_drive_and_runs_user_data(osc, vm):
           else re.search(r"private=([\d.]+)", addrs).group(1))
     if isinstance(ip, dict):
         ip = ip["addr"]
-    assert "NOVALITE-IP %s" % ip in text, text[-2000:]
+    if "falling back to user-mode networking" in daemon.stderr_text(10 ** 7):
+        # 10.0.0.0/16 is taken on this host (say, by `make run-vm`'s network): the
+        # agent said so and fell back to QEMU's user-mode networking.
+        assert "NOVALITE-IP 10.0.2.15" in text, text[-2000:]
+    else:
+        assert "NOVALITE-IP %s" % ip in text, text[-2000:]
 
 
 def test_domain_and_files_are_named_by_the_instance(daemon, vm):
@@ -281,7 +286,7 @@ def test_delete_leaves_nothing_behind(daemon, osc, vm):
     for uuid in ids:
         assert uuid not in names
         assert not (daemon.state_dir / "compute" / "instances" / uuid).exists()
-    leases = virsh("net-dumpxml", daemon.net_name)
+    leases = virsh("net-dumpxml", daemon.net_name, check=False)
     assert "<host mac=" not in leases, leases
     left = list((daemon.state_dir / "compute").glob("snapshot-*"))
     assert not left
