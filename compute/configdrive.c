@@ -9,7 +9,7 @@
  * written once under latest/ and hard-linked; genisoimage stores hard links once. Nova's
  * EC2-style ec2/ tree is left out: cloud-init's ConfigDrive source does not need it.
  *
- * genisoimage runs as a child process (fork + execvp, no shell) with Nova's arguments.
+ * genisoimage runs through compute/proc.c (no shell, a time limit) with Nova's arguments.
  * Everything happens in a private directory next to iso_path, which is always removed;
  * the ISO appears at iso_path only when it is complete (rename within one file system).
  * No libvirt, no HTTP here. */
@@ -33,10 +33,12 @@
 #include <uuid/uuid.h>
 
 #include "common/log.h"
+#include "compute/proc.h"
 
 #define GENISOIMAGE "genisoimage"
 /* Enough of genisoimage's stderr for the error message; it says what went wrong first. */
 #define TOOL_STDERR_MAX 1024
+#define TOOL_TIMEOUT_MS 60000     /* genisoimage takes ~10 ms; a hung one must not hold the agent */
 /* nova/api/metadata/base.py: the random_seed is 512 random bytes, base64. */
 #define RANDOM_SEED_BYTES 512
 
@@ -312,102 +314,43 @@ out:
 
 /* ---- genisoimage ---------------------------------------------------------------------------- */
 
-/* Reads fd to EOF, keeping the first cap-1 bytes in buf (NUL-terminated). */
-static void read_capped(int fd, char *buf, size_t cap)
-{
-	size_t used = 0;
-	char scratch[512];
-	for (;;) {
-		char *dst = used + 1 < cap ? buf + used : scratch;
-		size_t room = used + 1 < cap ? cap - 1 - used : sizeof(scratch);
-		ssize_t n = read(fd, dst, room);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (dst == buf + used)
-			used += (size_t)n;
-	}
-	buf[used] = '\0';
-}
-
 /* The first line of a tool's stderr, without the trailing newline. */
 static void first_line(char *s)
 {
 	s[strcspn(s, "\n")] = '\0';
 }
 
-/* Runs argv[0] (looked up in PATH) with stdin and stdout on /dev/null and stderr
- * captured. 0 when it exits with status 0; -1 with err otherwise. */
+/* Runs argv[0] (looked up in PATH), output captured for the message. 0 when it exits
+ * with status 0; -1 with err otherwise. */
 static int run_tool(char *const argv[], struct nl_error *err)
 {
-	int errpipe[2] = { -1, -1 }, execpipe[2] = { -1, -1 }, devnull = -1, status = 0, exec_errno = 0;
-	char stderr_text[TOOL_STDERR_MAX];
-	pid_t pid;
+	char text[TOOL_STDERR_MAX];
+	struct proc_result res;
 
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull < 0 || pipe2(errpipe, O_CLOEXEC) != 0 || pipe2(execpipe, O_CLOEXEC) != 0) {
+	if (proc_exec((const char *const *)argv, -1, text, sizeof(text), TOOL_TIMEOUT_MS, &res) < 0) {
 		nl_err_set(err, 500, "Building the config drive failed: cannot start %s: %s.", argv[0],
 			   strerror(errno));
-		goto fail;
-	}
-	pid = fork();
-	if (pid < 0) {
-		nl_err_set(err, 500, "Building the config drive failed: cannot fork for %s: %s.", argv[0],
-			   strerror(errno));
-		goto fail;
-	}
-	if (pid == 0) {
-		/* Only async-signal-safe calls from here to exec: the agent has threads. */
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		dup2(devnull, STDIN_FILENO);
-		dup2(devnull, STDOUT_FILENO);
-		dup2(errpipe[1], STDERR_FILENO);
-		execvp(argv[0], argv);
-		/* execpipe is close-on-exec: the parent reads EOF on success, errno here. */
-		int e = errno;
-		if (write(execpipe[1], &e, sizeof(e)) < 0) {
-			/* the parent then sees exit status 127 */
-		}
-		_exit(127);
-	}
-	close(errpipe[1]);
-	close(execpipe[1]);
-	errpipe[1] = execpipe[1] = -1;
-	while (read(execpipe[0], &exec_errno, sizeof(exec_errno)) < 0 && errno == EINTR)
-		;
-	read_capped(errpipe[0], stderr_text, sizeof(stderr_text));
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	close(devnull);
-	close(errpipe[0]);
-	close(execpipe[0]);
-	first_line(stderr_text);
-	if (exec_errno) {
-		nl_err_set(err, 500, "Building the config drive failed: %s could not be run (%s); is the "
-			   "genisoimage package installed?", argv[0], strerror(exec_errno));
 		return -1;
 	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	first_line(text);
+	if (res.exec_errno) {
+		nl_err_set(err, 500, "Building the config drive failed: %s could not be run (%s); is the "
+			   "genisoimage package installed?", argv[0], strerror(res.exec_errno));
+		return -1;
+	}
+	if (res.timed_out) {
+		nl_err_set(err, 500, "Building the config drive failed: %s did not finish within %d s.", argv[0],
+			   TOOL_TIMEOUT_MS / 1000);
+		return -1;
+	}
+	if (WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0)
 		return 0;
-	if (WIFSIGNALED(status))
+	if (WIFSIGNALED(res.status))
 		nl_err_set(err, 500, "Building the config drive failed: %s was killed by signal %d%s%s.",
-			   argv[0], WTERMSIG(status), stderr_text[0] ? ": " : "", stderr_text);
+			   argv[0], WTERMSIG(res.status), text[0] ? ": " : "", text);
 	else
 		nl_err_set(err, 500, "Building the config drive failed: %s exited with status %d%s%s.",
-			   argv[0], WEXITSTATUS(status), stderr_text[0] ? ": " : "", stderr_text);
-	return -1;
-fail:
-	if (devnull >= 0)
-		close(devnull);
-	for (int i = 0; i < 2; i++) {
-		if (errpipe[i] >= 0)
-			close(errpipe[i]);
-		if (execpipe[i] >= 0)
-			close(execpipe[i]);
-	}
+			   argv[0], WEXITSTATUS(res.status), text[0] ? ": " : "", text);
 	return -1;
 }
 

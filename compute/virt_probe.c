@@ -9,9 +9,8 @@
  * while setting up the vCPU ("failed to set MSR"), whereas -cpu qemu64 may still run
  * this tiny payload and then fail on a real kernel.
  *
- * QEMU runs as a child process (fork + execvp, no shell) in its own process group, with
- * stdin on /dev/null and stdout/stderr in a file; it is killed (the whole group) when the
- * time limit passes. Scratch files live in a private directory under $TMPDIR (or /tmp),
+ * QEMU runs through compute/proc.c (no shell, its own process group, stdout/stderr in a
+ * file), killed with its whole group when the time limit passes. Scratch files live in a private directory under $TMPDIR (or /tmp),
  * always removed. The answer is cached in STATE/virt-probe.json. No libvirt here. */
 #include "compute/virt_probe.h"
 
@@ -32,13 +31,11 @@
 
 #include <jansson.h>
 
+#include "compute/proc.h"
 #include "common/log.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
 #define CACHE_FILE "virt-probe.json"
-/* How often the parent looks whether QEMU has finished. A passing TCG probe takes
- * ~150 ms, a failing KVM one ~50 ms here: 5 ms keeps the overhead small. */
-#define POLL_MS 5
 
 /* ---- the payload ---------------------------------------------------------------------------- */
 
@@ -89,12 +86,6 @@ static void probe_image(unsigned char img[512])
 
 /* ---- small helpers ---------------------------------------------------------------------------- */
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 static const char *base_name(const char *path)
 {
@@ -154,82 +145,6 @@ struct probe_result {
 	char detail[768];   /* why it failed, no trailing period: "qemu-system-x86_64 was killed ..." */
 };
 
-/* Starts qemu in its own process group and waits for it, at most timeout_ms.
- * *status: the wait status; *timed_out when it was killed for taking too long;
- * *exec_errno when it could not be executed at all. -1 when it could not be started. */
-static int spawn_and_wait(char *const argv[], int log_fd, int timeout_ms, int *status, bool *timed_out,
-			  int *exec_errno, long long *elapsed_ms)
-{
-	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC), execpipe[2];
-	siginfo_t si;
-	long long start = mono_ms();
-	pid_t pid;
-
-	*timed_out = false;
-	*exec_errno = 0;
-	if (devnull < 0)
-		return -1;
-	if (pipe2(execpipe, O_CLOEXEC) != 0) {
-		close(devnull);
-		return -1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(devnull);
-		close(execpipe[0]);
-		close(execpipe[1]);
-		errno = e;
-		return -1;
-	}
-	if (pid == 0) {
-		/* Only async-signal-safe calls from here to exec: the agent has threads. */
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		setpgid(0, 0);
-		dup2(devnull, STDIN_FILENO);
-		dup2(log_fd, STDOUT_FILENO);
-		dup2(log_fd, STDERR_FILENO);
-		execvp(argv[0], argv);
-		int e = errno;
-		if (write(execpipe[1], &e, sizeof(e)) < 0) {
-			/* the parent then sees exit status 127 */
-		}
-		_exit(127);
-	}
-	/* Also here, so the group exists before any kill(-pid) (no race with the child). */
-	setpgid(pid, pid);
-	close(devnull);
-	close(execpipe[1]);
-	while (read(execpipe[0], exec_errno, sizeof(*exec_errno)) < 0 && errno == EINTR)
-		;
-	close(execpipe[0]);
-
-	for (;;) {
-		/* WNOWAIT: see the exit without reaping, so the pid (and process group id) cannot
-		 * be reused before the group is killed below. */
-		memset(&si, 0, sizeof(si));
-		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno != EINTR)
-			break;
-		if (si.si_pid == pid)
-			break;
-		if (mono_ms() - start >= timeout_ms) {
-			*timed_out = true;
-			break;
-		}
-		struct timespec nap = { 0, POLL_MS * 1000000L };
-		nanosleep(&nap, NULL);
-	}
-	/* Whatever happened, nothing of the probe may outlive it. */
-	kill(-pid, SIGKILL);
-	kill(pid, SIGKILL);
-	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-		;
-	*elapsed_ms = mono_ms() - start;
-	return 0;
-}
-
 /* One probe. 0 on success; -1 with res->detail otherwise. */
 static int probe_once(const char *qemu, const char *accel, int timeout_ms, struct probe_result *res)
 {
@@ -237,8 +152,9 @@ static int probe_once(const char *qemu, const char *accel, int timeout_ms, struc
 	char dir[PATH_MAX], img_path[PATH_MAX], serial_path[PATH_MAX], log_path[PATH_MAX];
 	char drive[PATH_MAX + 32], serial[PATH_MAX + 16], out[4096];
 	unsigned char img[512];
-	int status = 0, exec_errno = 0, rc = -1, log_fd = -1, fd;
-	bool timed_out = false, kvm = !strcmp(accel, "kvm");
+	int rc = -1, log_fd = -1, fd;
+	bool kvm = !strcmp(accel, "kvm");
+	struct proc_result pr;
 	const char *prog = base_name(qemu);
 
 	res->elapsed_ms = 0;
@@ -274,10 +190,13 @@ static int probe_once(const char *qemu, const char *accel, int timeout_ms, struc
 		"-serial", serial, "-drive", drive, "-boot", "c",
 		"-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", NULL,
 	};
-	if (spawn_and_wait(argv, log_fd, timeout_ms, &status, &timed_out, &exec_errno, &res->elapsed_ms)) {
+	if (proc_exec((const char *const *)argv, log_fd, NULL, 0, timeout_ms, &pr)) {
 		snprintf(res->detail, sizeof(res->detail), "cannot start %s: %s", qemu, strerror(errno));
 		goto out;
 	}
+	int status = pr.status, exec_errno = pr.exec_errno;
+	bool timed_out = pr.timed_out;
+	res->elapsed_ms = pr.elapsed_ms;
 	double secs = (double)res->elapsed_ms / 1000.0;
 	read_head(log_path, out, sizeof(out));
 	out[strcspn(out, "\n")] = '\0';     /* QEMU's first complaint says what went wrong */
