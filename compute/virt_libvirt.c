@@ -42,8 +42,8 @@
 #include "compute/virt_net.h"
 #include "compute/virt_probe.h"
 
-/* How long power_off waits for a guest to act on the ACPI shutdown before pulling the
- * plug. Nova waits 60 s; tasks run one at a time per agent, so keep it short. */
+/* The fake's bound on a clean shutdown (it shuts off at once); real guests get the
+ * host's shutdown_timeout (Nova's 60 s by default). */
 #define SHUTDOWN_WAIT_MS 10000
 /* Pending fake console output per instance is capped: the agent reads it after every
  * task, so only a driver used without an agent could pile it up. */
@@ -53,7 +53,8 @@ struct fake_console {
 	char uuid[VIRT_UUID_LEN + 1];
 	struct timespec boot;     /* CLOCK_MONOTONIC at the last boot: the log's uptime */
 	char *text;               /* not yet handed out by console_text() */
-	long long offset;         /* qemu: bytes of console.log already handed out; -1: unknown */
+	long long offset;         /* qemu: bytes of console.log already handed out */
+	bool offset_loaded;       /* qemu: offset read from console.offset */
 };
 
 struct virt_conn {
@@ -326,22 +327,36 @@ static void console_boot(struct virt_conn *vc, const struct virt_instance *inst)
 }
 
 /* What the guest wrote to its serial console since the last call: console.log from the
- * remembered offset. The first call after the agent starts hands out the whole file
- * (the API keeps the tail it can show). At most CONSOLE_PENDING_MAX bytes per call: the
- * rest comes next time. */
+ * remembered offset, at most CONSOLE_PENDING_MAX bytes per call (the rest comes next
+ * time). The offset is kept in console.offset beside the log, so an agent restart goes
+ * on where it stopped instead of sending the whole log to the API again. */
 static char *qemu_console_text(struct virt_conn *vc, const struct virt_instance *inst)
 {
-	char path[700];
+	char path[700], opath[700];
 	struct stat st;
 	struct fake_console *c = console_find(vc, inst->uuid, true);
 
 	inst_path(vc, inst, "console.log", path, sizeof(path));
+	inst_path(vc, inst, "console.offset", opath, sizeof(opath));
+	if (!c->offset_loaded) {
+		FILE *f = fopen(opath, "r");
+		if (f) {
+			if (fscanf(f, "%lld", &c->offset) != 1 || c->offset < 0)
+				c->offset = 0;
+			fclose(f);
+		}
+		c->offset_loaded = true;
+	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) < 0 || st.st_size <= c->offset) {
-		if (st.st_size < c->offset)
-			c->offset = 0;   /* replaced by a new file */
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return NULL;
+	}
+	if (st.st_size < c->offset)
+		c->offset = 0;   /* replaced by a new file */
+	if (st.st_size == c->offset) {
 		close(fd);
 		return NULL;
 	}
@@ -356,6 +371,11 @@ static char *qemu_console_text(struct virt_conn *vc, const struct virt_instance 
 		return NULL;
 	}
 	c->offset += n;
+	FILE *f = fopen(opath, "w");
+	if (f) {
+		fprintf(f, "%lld\n", c->offset);
+		fclose(f);
+	}
 	/* Guests write CRLF, NUL and other control bytes; the protocol carries text. */
 	size_t o = 0;
 	for (ssize_t i = 0; i < n; i++) {
@@ -488,8 +508,6 @@ static int build_config_drive(struct virt_conn *vc, const struct virt_instance *
 	return rc;
 }
 
-/* The instance directory, root disk, config drive and DHCP reservation, each made only
- * when missing (a repeated build finds them done). */
 static double ms_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -497,6 +515,8 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+/* The instance directory, root disk, config drive and DHCP reservation, each made only
+ * when missing (a repeated build finds them done). */
 static int prepare_instance(struct virt_conn *vc, const struct virt_instance *inst, struct nl_error *err)
 {
 	char dir[700], disk[700], config[700];
@@ -626,13 +646,17 @@ static int lv_destroy(struct virt_conn *vc, const struct virt_instance *inst, st
 }
 
 /* How long a clean shutdown may take: the image's os_shutdown_timeout, else the host's
- * setting (Nova's shutdown_timeout); the fake shuts off at once anyway. */
+ * setting (Nova's shutdown_timeout; 0: power off at once); the fake shuts off at once
+ * anyway. */
 static int shutdown_wait_ms(const struct virt_conn *vc, const struct virt_instance *inst)
 {
+	if (vc->fake)
+		return SHUTDOWN_WAIT_MS;
 	const char *v = json_string_value(json_object_get(inst->image_properties, "os_shutdown_timeout"));
-	long s = v ? strtol(v, NULL, 10) : -1;
-	if (s < 0 || s > 3600)
-		s = vc->fake || vc->shutdown_timeout_s <= 0 ? SHUTDOWN_WAIT_MS / 1000 : vc->shutdown_timeout_s;
+	char *end = NULL;
+	long s = v ? strtol(v, &end, 10) : -1;
+	if (!v || *end || s < 0 || s > 3600)
+		s = vc->shutdown_timeout_s;
 	return (int)s * 1000;
 }
 
@@ -1155,7 +1179,7 @@ static void check_reachable(const char *dir)
 static int qemu_setup(struct virt_conn *vc, const struct virt_host_config *cfg, struct nl_error *err)
 {
 	char why[512] = "", fallback[512] = "";
-	vc->shutdown_timeout_s = cfg->shutdown_timeout_s > 0 ? cfg->shutdown_timeout_s : 60;
+	vc->shutdown_timeout_s = cfg->shutdown_timeout_s >= 0 ? cfg->shutdown_timeout_s : 60;
 	snprintf(vc->vnc_listen, sizeof(vc->vnc_listen), "%s", cfg->vnc_listen ? cfg->vnc_listen : "127.0.0.1");
 	snprintf(vc->instances_dir, sizeof(vc->instances_dir), "%s/instances", cfg->state_dir);
 	if ((mkdir(vc->instances_dir, 0711) < 0 && errno != EEXIST) || chmod(vc->instances_dir, 0711) < 0) {
