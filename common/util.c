@@ -232,3 +232,17 @@ void nl_utf8_trim(char *s)
 			s[i - 1] = '\0';           /* drop the incomplete sequence */
 	}
 }
+
+void nl_xml_escape(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default: fputc(*s, f);
+		}
+	}
+}

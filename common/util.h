@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -43,6 +44,9 @@ void nl_hex(const unsigned char *in, size_t n, char *out);
 char *nl_strdup(const char *s);
 void *nl_calloc(size_t n, size_t sz);
 void *nl_realloc(void *p, size_t sz);
+/* Writes s to f with the five XML special characters escaped (libvirt XML built by
+ * the compute agent: user-given names must never end an attribute or element). */
+void nl_xml_escape(FILE *f, const char *s);
 /* This machine's host name (cached; "localhost" if unknown): the API's own services' host. */
 const char *nl_hostname(void);
 

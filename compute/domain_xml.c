@@ -10,38 +10,23 @@
 
 #include "common/util.h"
 
-/* Appends s with the five XML special characters escaped. */
-static void put_escaped(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '\'': fputs("&apos;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
-		}
-	}
-}
-
 static void put_metadata(FILE *f, const struct virt_instance *inst)
 {
 	fputs("  <metadata>\n"
 	      "    <nova:instance xmlns:nova='http://openstack.org/xmlns/libvirt/nova/1.1'>\n"
 	      "      <nova:name>", f);
-	put_escaped(f, inst->display_name);
+	nl_xml_escape(f, inst->display_name);
 	fputs("</nova:name>\n      <nova:flavor name='", f);
-	put_escaped(f, inst->flavor_name);
+	nl_xml_escape(f, inst->flavor_name);
 	fprintf(f, "'>\n        <nova:memory>%lld</nova:memory>\n"
 		   "        <nova:disk>%lld</nova:disk>\n"
 		   "        <nova:vcpus>%d</nova:vcpus>\n"
 		   "      </nova:flavor>\n"
 		   "      <nova:owner>\n"
 		   "        <nova:user uuid='", inst->memory_mb, inst->root_gb, inst->vcpus);
-	put_escaped(f, inst->user_id);
+	nl_xml_escape(f, inst->user_id);
 	fputs("'/>\n        <nova:project uuid='", f);
-	put_escaped(f, inst->project_id);
+	nl_xml_escape(f, inst->project_id);
 	fputs("'/>\n      </nova:owner>\n    </nova:instance>\n  </metadata>\n", f);
 }
 
@@ -82,7 +67,7 @@ static void put_qemu_devices(FILE *f, const struct virt_instance *inst, const st
 	fputs("  <devices>\n", f);
 	fputs("    <disk type='file' device='disk'>\n      <driver name='qemu' type='qcow2' cache='none'/>\n"
 	      "      <source file='", f);
-	put_escaped(f, o->disk_path);
+	nl_xml_escape(f, o->disk_path);
 	fprintf(f, "'/>\n      <target dev='%s' bus='%s'/>\n    </disk>\n", root_dev(bus), bus);
 	if (!strcmp(bus, "scsi"))
 		fputs("    <controller type='scsi' model='virtio-scsi'/>\n", f);
@@ -90,7 +75,7 @@ static void put_qemu_devices(FILE *f, const struct virt_instance *inst, const st
 		/* Nova's default config drive: a read-only cdrom (q35 has no IDE: SATA there). */
 		fputs("    <disk type='file' device='cdrom'>\n      <driver name='qemu' type='raw'/>\n"
 		      "      <source file='", f);
-		put_escaped(f, o->config_path);
+		nl_xml_escape(f, o->config_path);
 		fprintf(f, "'/>\n      <target dev='%s' bus='%s'/>\n      <readonly/>\n    </disk>\n",
 			q35 ? "sdz" : "hdd", q35 ? "sata" : "ide");
 	}
@@ -98,16 +83,16 @@ static void put_qemu_devices(FILE *f, const struct virt_instance *inst, const st
 		fputs(o->interface_xml, f);
 	/* The serial console goes to a file that outlives reboots (append): the console log. */
 	fputs("    <serial type='file'>\n      <source path='", f);
-	put_escaped(f, o->console_path);
+	nl_xml_escape(f, o->console_path);
 	fputs("' append='on'/>\n      <target port='0'/>\n    </serial>\n"
 	      "    <console type='file'>\n      <source path='", f);
-	put_escaped(f, o->console_path);
+	nl_xml_escape(f, o->console_path);
 	fputs("' append='on'/>\n      <target type='serial' port='0'/>\n    </console>\n", f);
 	if (o->vnc_listen) {
 		fputs("    <graphics type='vnc' autoport='yes' listen='", f);
-		put_escaped(f, o->vnc_listen);
+		nl_xml_escape(f, o->vnc_listen);
 		fputs("'>\n      <listen type='address' address='", f);
-		put_escaped(f, o->vnc_listen);
+		nl_xml_escape(f, o->vnc_listen);
 		fputs("'/>\n    </graphics>\n    <video>\n      <model type='cirrus'/>\n    </video>\n", f);
 	}
 	fputs("    <memballoon model='virtio'/>\n  </devices>\n", f);

@@ -51,21 +51,6 @@ int vnet_mode_parse(const char *s)
 
 /* ---- XML writing -------------------------------------------------------------------------- */
 
-/* Appends s with the five XML special characters escaped. */
-static void put_escaped(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '\'': fputs("&apos;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
-		}
-	}
-}
-
 /* Runs fn(f, arg) into a malloc'd string. */
 static char *xml_string(void (*fn)(FILE *f, const void *arg), const void *arg)
 {
@@ -245,9 +230,9 @@ static void net_def_xml(FILE *f, const void *arg)
 {
 	const struct net_def *d = arg;
 	fputs("<network>\n  <name>", f);
-	put_escaped(f, d->name);
+	nl_xml_escape(f, d->name);
 	fputs("</name>\n  <bridge name='", f);
-	put_escaped(f, d->bridge);
+	nl_xml_escape(f, d->bridge);
 	fputs("' stp='on' delay='0'/>\n", f);
 	if (d->nat)
 		fputs("  <forward mode='nat'/>\n", f);
@@ -460,17 +445,17 @@ static void host_xml(FILE *f, const void *arg)
 	fputs("<host", f);
 	if (h->mac[0]) {
 		fputs(" mac='", f);
-		put_escaped(f, h->mac);
+		nl_xml_escape(f, h->mac);
 		fputc('\'', f);
 	}
 	if (h->name[0]) {
 		fputs(" name='", f);
-		put_escaped(f, h->name);
+		nl_xml_escape(f, h->name);
 		fputc('\'', f);
 	}
 	if (h->ip[0]) {
 		fputs(" ip='", f);
-		put_escaped(f, h->ip);
+		nl_xml_escape(f, h->ip);
 		fputc('\'', f);
 	}
 	fputs("/>", f);
@@ -684,12 +669,12 @@ void vnet_interface_xml(FILE *f, const struct vnet *net, const char *mac, const 
 	case VNET_NAT:
 	case VNET_ISOLATED:
 		fputs("    <interface type='network'>\n      <source network='", f);
-		put_escaped(f, net->name);
+		nl_xml_escape(f, net->name);
 		fputs("'/>\n", f);
 		break;
 	case VNET_BRIDGE:
 		fputs("    <interface type='bridge'>\n      <source bridge='", f);
-		put_escaped(f, net->bridge);
+		nl_xml_escape(f, net->bridge);
 		fputs("'/>\n", f);
 		break;
 	case VNET_USER:
@@ -698,10 +683,10 @@ void vnet_interface_xml(FILE *f, const struct vnet *net, const char *mac, const 
 	}
 	if (mac && *mac) {
 		fputs("      <mac address='", f);
-		put_escaped(f, mac);
+		nl_xml_escape(f, mac);
 		fputs("'/>\n", f);
 	}
 	fputs("      <model type='", f);
-	put_escaped(f, model && *model ? model : "virtio");
+	nl_xml_escape(f, model && *model ? model : "virtio");
 	fputs("'/>\n    </interface>\n", f);
 }
