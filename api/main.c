@@ -97,60 +97,74 @@ static void old_password(const char *path, char *out, size_t len)
 	fclose(f);
 }
 
-static int write_openrc(const char *path, const char *password)
+/* Writes text to path atomically (PATH.tmp, then rename) with mode 0600: an openrc
+ * holds a password. */
+static int write_rc_file(const char *path, const char *text)
 {
 	char tmp[1100];
-	const char *host = g_config.public_host[0] ? g_config.public_host : g_config.bind;
-	FILE *f;
-	int fd;
-
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0 || !(f = fdopen(fd, "w")))
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
 		return -1;
-	fprintf(f, "# novalite admin credentials (written by novalite-api when ready)\n"
-		   "export OS_AUTH_URL=http://%s:%d/v3\n"
-		   "export OS_IDENTITY_API_VERSION=3\n"
-		   "export OS_USERNAME=admin\n"
-		   "%s%s%s"
-		   "export OS_PROJECT_NAME=admin\n"
-		   "export OS_USER_DOMAIN_NAME=Default\n"
-		   "export OS_PROJECT_DOMAIN_NAME=Default\n"
-		   "export OS_REGION_NAME=%s\n"
-		   "export OS_INTERFACE=public\n",
-		host, g_config.identity_port,
-		/* Unknown after a restart whose openrc was removed: say so rather than lie. */
-		password[0] ? "export OS_PASSWORD='" : "# OS_PASSWORD unknown: set NOVALITE_ADMIN_PASSWORD or run "
-						       "novalite-manage bootstrap --password P, then restart",
-		password, password[0] ? "'\n" : "\n", g_config.region);
-	if (fclose(f) != 0)
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(tmp);
 		return -1;
+	}
+	fputs(text, f);
+	if (fclose(f) != 0) {
+		unlink(tmp);
+		return -1;
+	}
 	return rename(tmp, path);
+}
+
+static int write_openrc(const char *path, const char *password)
+{
+	const char *host = g_config.public_host[0] ? g_config.public_host : g_config.bind;
+	char *text = NULL;
+	if (asprintf(&text, "# novalite admin credentials (written by novalite-api when ready)\n"
+			    "export OS_AUTH_URL=http://%s:%d/v3\n"
+			    "export OS_IDENTITY_API_VERSION=3\n"
+			    "export OS_USERNAME=admin\n"
+			    "%s%s%s"
+			    "export OS_PROJECT_NAME=admin\n"
+			    "export OS_USER_DOMAIN_NAME=Default\n"
+			    "export OS_PROJECT_DOMAIN_NAME=Default\n"
+			    "export OS_REGION_NAME=%s\n"
+			    "export OS_INTERFACE=public\n",
+		     host, g_config.identity_port,
+		     /* Unknown after a restart whose openrc was removed: say so rather than lie. */
+		     password[0] ? "export OS_PASSWORD='" : "# OS_PASSWORD unknown: set NOVALITE_ADMIN_PASSWORD or run "
+							    "novalite-manage bootstrap --password P, then restart",
+		     password, password[0] ? "'\n" : "\n", g_config.region) < 0)
+		return -1;
+	int rc = write_rc_file(path, text);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	return rc;
 }
 
 /* The compute agents' credentials (docs/agent-protocol.md), 0600 like openrc. */
 static int write_compute_openrc(const char *path, const char *password)
 {
-	char tmp[1100];
 	const char *host = g_config.public_host[0] ? g_config.public_host : g_config.bind;
-	FILE *f;
-	int fd;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0 || !(f = fdopen(fd, "w")))
+	char *text = NULL;
+	if (asprintf(&text, "# novalite compute agent credentials (service role; written by novalite-api)\n"
+			    "export OS_AUTH_URL=http://%s:%d/v3\n"
+			    "export OS_USERNAME=novalite-compute\n"
+			    "export OS_PASSWORD='%s'\n"
+			    "export OS_PROJECT_NAME=service\n"
+			    "export OS_USER_DOMAIN_NAME=Default\n"
+			    "export OS_PROJECT_DOMAIN_NAME=Default\n"
+			    "export NOVALITE_INTERNAL_URL=http://%s:%d\n",
+		     host, g_config.identity_port, password, host, g_config.internal_port) < 0)
 		return -1;
-	fprintf(f, "# novalite compute agent credentials (service role; written by novalite-api)\n"
-		   "export OS_AUTH_URL=http://%s:%d/v3\n"
-		   "export OS_USERNAME=novalite-compute\n"
-		   "export OS_PASSWORD='%s'\n"
-		   "export OS_PROJECT_NAME=service\n"
-		   "export OS_USER_DOMAIN_NAME=Default\n"
-		   "export OS_PROJECT_DOMAIN_NAME=Default\n"
-		   "export NOVALITE_INTERNAL_URL=http://%s:%d\n",
-		host, g_config.identity_port, password, host, g_config.internal_port);
-	if (fclose(f) != 0)
-		return -1;
-	return rename(tmp, path);
+	int rc = write_rc_file(path, text);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	return rc;
 }
 
 static int start_embedded_agent(const char *password, struct nl_error *err)
