@@ -1,5 +1,11 @@
 # novalite — GNU Makefile. `make run` and `make test` are the two set-up commands.
 # Dependencies are found with pkg-config; `make deps` installs the Debian packages.
+#
+# The documented targets (run, run-vm, test, bench) install packages first and then build
+# in a second make process: this make's pkg-config flags were read when it parsed this file,
+# before the packages (pkg-config itself included) were there, so on a fresh machine its
+# own build would compile and link with empty flags. The flags are also checked before a
+# build, so a missing package is named instead of an undefined reference.
 
 PKGS      := libmicrohttpd jansson sqlite3 libsodium inih libssh uuid libcrypto libvirt libcurl
 BUILD_DEPS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev \
@@ -42,7 +48,7 @@ MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all asan deps deps-build deps-vm run run-vm test unit unit-build integration bench clean
+.PHONY: all asan check-pkgs deps deps-build deps-vm run run-vm test unit unit-build integration bench clean
 all: $(BUILD)/novalite-api $(BUILD)/novalite-manage $(BUILD)/novalite-compute
 
 $(BUILD)/obj/%.o: %.c
@@ -91,14 +97,23 @@ deps:
 deps-build:
 	@sh tools/deps.sh $(BUILD_DEPS)
 
-run: deps-build all
+# Fails with the missing packages' names instead of a wall of undefined references.
+check-pkgs:
+	@pkg-config --exists $(PKGS) 2>/dev/null || { \
+	  echo "novalite: pkg-config cannot find: $$(for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || printf '%s ' $$p; done)"; \
+	  echo "  run 'make deps-build' (as root) or: apt-get install $(BUILD_DEPS)"; exit 1; }
+$(LIB_OBJ) $(BUILD)/obj/api/main.o $(BUILD)/obj/api/manage.o $(BUILD)/obj/compute/main.o: | check-pkgs
+
+run: deps-build
+	@$(MAKE) --no-print-directory all
 	./$(BUILD)/novalite-api --state-dir var $(RUN_FLAGS)
 
 # The all-in-one cloud with real guests: its agent on qemu:///system (KVM when the probe
 # says it works, else TCG), guests on a NAT network. The tiny test guest is built first.
 deps-vm:
 	@sh tools/deps.sh $(BUILD_DEPS) $(VM_DEPS)
-run-vm: deps-vm all
+run-vm: deps-vm
+	@$(MAKE) --no-print-directory all
 	@sh tools/libvirtd.sh
 	@sh tests/fixtures/make-guest-image.sh build/guest >/dev/null && echo "guest image: build/guest/guest.qcow2"
 	./$(BUILD)/novalite-api --config etc/novalite-vm.conf $(RUN_FLAGS)
@@ -113,7 +128,8 @@ integration: all
 test: deps
 	@sh tools/test.sh
 
-bench: deps all $(BUILD)/sched-bench
+bench: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/sched-bench
 	sh tests/bench/run.sh
 
 clean:

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,24 @@ static void usage(FILE *f)
 		"  --help                 this text\n\n"
 		"Writes DIR/openrc (admin credentials, mode 0600) once ready, and DIR/compute-openrc (the\n"
 		"compute agents' service credentials); stops cleanly on SIGTERM.\n");
+}
+
+/* Whether an executable named `name` is in one of PATH's directories (for the banner's
+ * hint about the clients; nothing is run). */
+static int on_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char file[PATH_MAX];
+	while (path && *path) {
+		size_t n = strcspn(path, ":");
+		if (n > 0 && snprintf(file, sizeof(file), "%.*s/%s", (int)n, path, name) < (int)sizeof(file) &&
+		    access(file, X_OK) == 0)
+			return 1;
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	return 0;
 }
 
 static int die2(const char *fmt, const char *arg)
@@ -336,6 +355,9 @@ int main(int argc, char **argv)
 	       "Stop: Ctrl-C (or SIGTERM)\n\n",
 	       g_config.state_dir, service_base_url(SVC_IDENTITY), service_base_url(SVC_COMPUTE),
 	       service_base_url(SVC_IMAGE), openrc);
+	if (!on_path("openstack"))
+		printf("The openstack client is not installed. To get it (as root):\n"
+		       "  apt-get install python3-openstackclient\n\n");
 	fflush(stdout);
 
 	/* The main thread waits for a stop signal and, every ten minutes, purges tokens that

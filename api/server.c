@@ -339,8 +339,10 @@ static enum MHD_Result finish(struct MHD_Connection *conn, struct req *r)
 	ret = MHD_queue_response(conn, (unsigned)out.status, mr);
 	MHD_destroy_response(mr);
 
-	/* The access log: never the query string's secrets, never a token. */
-	log_info("%s %s %s %d %.2fms %s project=%s", svc_names[r->svc], r->method_name, r->url,
+	/* The access log: never the query string's secrets, never a token. The agents' own
+	 * traffic (a long poll and a heartbeat every 10 s per agent, console text every second)
+	 * would drown the user's requests, so a successful internal request logs at debug. */
+	log_msg(r->svc == SVC_INTERNAL && out.status < 400 ? LOG_DEBUG : LOG_INFO, "%s %s %s %d %.2fms %s project=%s", svc_names[r->svc], r->method_name, r->url,
 		 out.status, (double)(nl_now_us() - r->start_us) / 1000.0, r->request_id,
 		 r->auth.project_id[0] ? r->auth.project_id : "-");
 	resp_clear(&out);

@@ -4,7 +4,11 @@
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
+#include <stddef.h>
+
 void log_set_level(enum log_level lvl);
+/* Copies `in` to `out` with control bytes as \xNN and '\\' doubled; returns the length. */
+size_t log_escape(char *out, size_t outlen, const char *in);
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
