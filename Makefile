@@ -17,7 +17,7 @@ VM_DEPS   := libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils ge
              dnsmasq-base busybox-static cpio kmod isolinux syslinux-common syslinux-utils
 TEST_DEPS := libcmocka-dev python3-pytest python3-requests python3-jsonschema \
              python3-openstackclient python3-novaclient python3-openstacksdk \
-             python3-tempest python3-glanceclient wrk sqlite3 openssh-client curl qemu-utils \
+             python3-tempest python3-glanceclient python3-pytest-xdist wrk sqlite3 openssh-client curl qemu-utils \
              $(VM_DEPS)
 
 CC       ?= cc

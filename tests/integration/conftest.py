@@ -241,3 +241,30 @@ def roomy_quota(http):
                      json={"quota_set": {"instances": -1, "cores": -1,
                                          "ram": -1}})
     assert r.status_code == 200, r.text
+
+
+# --------------------------------------------------------------------------
+# parallel runs (pytest-xdist, `make test` uses --dist loadgroup)
+# --------------------------------------------------------------------------
+
+# Files that boot real guests run on one worker, one after another: they share libvirtd,
+# the guest subnet of their isolated networks and, above all, the two cores TCG guests
+# saturate. A module says so with `XDIST_GROUP = "real-guests"`.
+# The slowest files are sent out first so the last worker does not start a long file
+# when the others are done (measured durations; docs/operations.md "The test suite").
+SLOW_FIRST = ("real-guests", "test_servers_cli.py", "test_agents.py",
+              "test_images_safety.py", "test_servers_schema.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    def group(item):
+        return getattr(item.module, "XDIST_GROUP", item.path.name)
+
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(group(item)))
+
+    def rank(item):
+        g = group(item)
+        return SLOW_FIRST.index(g) if g in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the order inside a file is kept

@@ -20,6 +20,9 @@ from test_agents import Agent, wait_hosts
 from test_real_vms import (GUEST, BOOT_TIMEOUT, open_path, virsh,
                            why_no_real_guests)
 
+# One worker runs every real-guest file, one after another (conftest.py).
+XDIST_GROUP = "real-guests"
+
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):

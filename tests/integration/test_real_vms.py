@@ -27,6 +27,9 @@ import pytest
 
 import novalite_testlib as lib
 
+# One worker runs every real-guest file, one after another (conftest.py).
+XDIST_GROUP = "real-guests"
+
 REPO = Path(__file__).resolve().parents[2]
 GUEST = REPO / "build" / "guest" / "guest.qcow2"
 BOOT_TIMEOUT = 240       # TCG under ASan on a busy 2-core machine
