@@ -5,7 +5,7 @@
 # release build. Prints each runner's summary line, each stage's time, and fails if any
 # stage failed.
 #
-# Why this shape (docs/operations.md, "The test suite"): the integration suite used to run
+# Why this shape (docs/testing.md): the integration suite used to run
 # twice (release, then ASan) one file at a time: 34 minutes on a 2-core machine, with CI's
 # limit at 90 and the suite about to double. Running it once under the sanitizers keeps
 # what the second run found (memory errors, UB, leaks on exit) and pytest-xdist spreads the
