@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "api/identity/bootstrap.h"
+#include "api/image/image.h"
 #include "api/internal/internal.h"
 #include "api/identity/identity.h"
 #include "api/http.h"
@@ -320,6 +321,7 @@ int main(int argc, char **argv)
 	if (!pw[0])
 		log_warn("the admin password is not known (openrc was removed); see the comment in %s", openrc);
 	purge_tokens();
+	image_startup_repair();
 	char svc_pw[300] = "", svc_old[300], compute_rc[1100];
 	snprintf(compute_rc, sizeof(compute_rc), "%s/compute-openrc", g_config.state_dir);
 	old_password(compute_rc, svc_old, sizeof(svc_old));

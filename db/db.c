@@ -6,6 +6,7 @@
  * never deadlock upgrading a read lock. */
 #include "db/db.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -171,6 +172,35 @@ sqlite3_stmt *db_stmt(const char *sql)
 	return s->st;
 }
 
+/* Turns the connection's last error into err. Callers read it before anything else
+ * touches the connection: a ROLLBACK after a failed COMMIT (which SQLite has already
+ * rolled back) would replace the real cause with "cannot rollback - no transaction is
+ * active". Storage exhausted (SQLITE_FULL, or an I/O error whose errno is ENOSPC or
+ * EDQUOT) is a 503 saying so, the status Nova, Keystone and Glance all render with
+ * their message shown (docs/operations.md "Storage full"); anything else is a 500
+ * whose detail only goes to the log. */
+static int report(sqlite3 *db, struct nl_error *err, const char *what)
+{
+	int code = sqlite3_extended_errcode(db), sys = sqlite3_system_errno(db);
+
+	log_error("db: %s failed: %s (SQLite error %d%s%s)", what, sqlite3_errmsg(db), code,
+		  sys ? ", " : "", sys ? strerror(sys) : "");
+	if ((code & 0xff) == SQLITE_FULL || ((code & 0xff) == SQLITE_IOERR && (sys == ENOSPC || sys == EDQUOT))) {
+		nl_err_set(err, 503, "The server's storage is full; the request was not saved. Try again once "
+			   "space has been freed.");
+		return -1;
+	}
+	nl_err_internal(err, "Unexpected database error.");
+	return -1;
+}
+
+/* A failed statement or COMMIT may already have ended the transaction. */
+static void rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 int db_tx_run(db_tx_fn fn, void *ctx, struct nl_error *err)
 {
 	sqlite3 *db = db_conn();
@@ -189,9 +219,9 @@ int db_tx_run(db_tx_fn fn, void *ctx, struct nl_error *err)
 			continue;
 		}
 		if (rc != SQLITE_OK)
-			return db_fail(err, "begin");
+			return report(db, err, "begin");
 		if (fn(ctx, err) != 0) {
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			rollback(db);   /* err was set by fn (a failed statement reported itself) */
 			return -1;
 		}
 		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
@@ -199,9 +229,12 @@ int db_tx_run(db_tx_fn fn, void *ctx, struct nl_error *err)
 			write_generation++;
 			return 0;
 		}
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		if (rc != SQLITE_BUSY)
-			return db_fail(err, "commit");
+		if (rc != SQLITE_BUSY) {
+			report(db, err, "commit");   /* before the rollback, which would overwrite it */
+			rollback(db);
+			return -1;
+		}
+		rollback(db);
 	}
 	nl_err_set(err, 503, "The database is busy; try again.");
 	return -1;
@@ -243,10 +276,7 @@ int db_exec_stmt(sqlite3_stmt *st, struct nl_error *err, const char *conflict_ms
 
 int db_fail(struct nl_error *err, const char *what)
 {
-	sqlite3 *db = db_conn();
-	log_error("db: %s failed: %s", what, sqlite3_errmsg(db));
-	nl_err_internal(err, "Unexpected database error.");
-	return -1;
+	return report(db_conn(), err, what);
 }
 
 int db_schema_version(void)

@@ -35,7 +35,8 @@ void db_request_end(void);
 uint64_t db_write_generation(void);
 
 /* Runs fn inside BEGIN IMMEDIATE ... COMMIT, retrying on SQLITE_BUSY a bounded
- * number of times. fn returns 0 to commit, -1 (with err set) to roll back. */
+ * number of times. fn returns 0 to commit, -1 (with err set) to roll back. A failed
+ * COMMIT rolls back and sets err from SQLite's own error (503 when storage is full). */
 typedef int (*db_tx_fn)(void *ctx, struct nl_error *err);
 int db_tx_run(db_tx_fn fn, void *ctx, struct nl_error *err);
 
@@ -46,7 +47,7 @@ char *db_col_dup(sqlite3_stmt *st, int i);                   /* owned copy, NULL
 /* Steps a statement expected to finish (INSERT/UPDATE/DELETE); -1 + err on failure.
  * A UNIQUE violation sets 409 with conflict_msg when given. */
 int db_exec_stmt(sqlite3_stmt *st, struct nl_error *err, const char *conflict_msg);
-/* Reports an unexpected SQLite error as a 500. */
+/* Reports the connection's last SQLite error: 503 when storage is full, else 500. */
 int db_fail(struct nl_error *err, const char *what);
 
 #endif

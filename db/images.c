@@ -97,11 +97,23 @@ static int set_column(const char *id, const char *col, json_t *v, struct nl_erro
 
 int db_image_insert(const char *id, const char *owner, json_t *fields, struct nl_error *err)
 {
-	sqlite3_stmt *st = db_stmt("INSERT INTO images (id, owner, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)");
+	/* A deleted image's id stays taken (Glance keeps the soft-deleted row): servers
+	 * booted from it must never meet another image under the same id. */
+	char msg[100];
+	sqlite3_stmt *st = db_stmt("SELECT 1 FROM deleted_images WHERE id = ?1");
+	snprintf(msg, sizeof(msg), "Image ID %s already exists!", id);   /* Glance's Duplicate */
+	db_bind_text(st, 1, id);
+	int gone = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	if (gone) {
+		nl_err_set(err, 409, "%s", msg);
+		return -1;
+	}
+	st = db_stmt("INSERT INTO images (id, owner, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)");
 	db_bind_text(st, 1, id);
 	db_bind_text(st, 2, owner);
 	sqlite3_bind_int64(st, 3, nl_now_us());
-	if (db_exec_stmt(st, err, "An image with this id already exists."))
+	if (db_exec_stmt(st, err, msg))
 		return -1;
 	return db_image_update(id, fields, err);
 }
@@ -121,8 +133,10 @@ int db_image_update(const char *id, json_t *fields, struct nl_error *err)
 
 int db_image_set_status(const char *id, const char *from, const char *to, struct nl_error *err)
 {
-	sqlite3_stmt *st = db_stmt("UPDATE images SET status = ?3, updated_at = ?4 WHERE id = ?1 AND "
-				   "(?2 IS NULL OR status = ?2)");
+	/* Only an upload in progress holds a quota reservation. */
+	sqlite3_stmt *st = db_stmt("UPDATE images SET status = ?3, updated_at = ?4, "
+				   "reserved = CASE WHEN ?3 = 'saving' THEN reserved ELSE 0 END "
+				   "WHERE id = ?1 AND (?2 IS NULL OR status = ?2)");
 	db_bind_text(st, 1, id);
 	db_bind_text(st, 2, from);
 	db_bind_text(st, 3, to);
@@ -132,9 +146,41 @@ int db_image_set_status(const char *id, const char *from, const char *to, struct
 	return sqlite3_changes(db_conn()) ? 0 : 1;
 }
 
+int db_image_reserve(const char *id, int64_t bytes, struct nl_error *err)
+{
+	sqlite3_stmt *st = db_stmt("UPDATE images SET reserved = ?2 WHERE id = ?1 AND status = 'saving'");
+	db_bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, bytes);
+	if (db_exec_stmt(st, err, NULL))
+		return -1;
+	return sqlite3_changes(db_conn()) ? 0 : 1;
+}
+
+json_t *db_image_repair_saving(struct nl_error *err)
+{
+	sqlite3_stmt *st = db_stmt("SELECT id FROM images WHERE status = 'saving' ORDER BY id");
+	json_t *ids = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(ids, json_string(db_col_text(st, 0)));
+	sqlite3_reset(st);
+	st = db_stmt("UPDATE images SET status = 'queued', reserved = 0, updated_at = ?1 WHERE status = 'saving'");
+	sqlite3_bind_int64(st, 1, nl_now_us());
+	if (db_exec_stmt(st, err, NULL)) {
+		json_decref(ids);
+		return NULL;
+	}
+	return ids;
+}
+
 int db_image_delete(const char *id, struct nl_error *err)
 {
-	sqlite3_stmt *st = db_stmt("DELETE FROM images WHERE id = ?1");
+	sqlite3_stmt *st = db_stmt("INSERT OR IGNORE INTO deleted_images (id, owner, deleted_at) "
+				   "SELECT id, owner, ?2 FROM images WHERE id = ?1");
+	db_bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, nl_now_us());
+	if (db_exec_stmt(st, err, NULL))
+		return -1;
+	st = db_stmt("DELETE FROM images WHERE id = ?1");
 	db_bind_text(st, 1, id);
 	return db_exec_stmt(st, err, NULL);
 }
@@ -224,10 +270,12 @@ int db_image_member_delete(const char *id, const char *member, struct nl_error *
 	return db_exec_stmt(st, err, NULL);
 }
 
-void db_image_usage(const char *owner, int64_t *count, int64_t *bytes)
+void db_image_usage(const char *owner, const char *except_id, int64_t *count, int64_t *bytes)
 {
-	sqlite3_stmt *st = db_stmt("SELECT count(*), coalesce(sum(size), 0) FROM images WHERE owner = ?1");
+	sqlite3_stmt *st = db_stmt("SELECT count(*), coalesce(sum(coalesce(size, 0) + reserved), 0) FROM images "
+				   "WHERE owner = ?1 AND (?2 IS NULL OR id <> ?2)");
 	db_bind_text(st, 1, owner);
+	db_bind_text(st, 2, except_id);
 	*count = *bytes = 0;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		*count = sqlite3_column_int64(st, 0);

@@ -31,5 +31,8 @@ bool image_attr_reserved(const char *k);
 void image_render_error(const struct req *r, const struct nl_error *err, struct resp *out);
 
 extern const struct stream_ops image_upload_ops;
+/* Start-up repair, before the listeners open: partial upload files removed, images
+ * left in saving (an upload cut off by a crash) back to queued. */
+void image_startup_repair(void);
 
 #endif

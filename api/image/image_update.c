@@ -64,6 +64,7 @@ static int patch_tx(void *p, struct nl_error *err)
 		return -1;
 	if (image_may_modify(c->r, img, "modify", err))
 		goto out;
+	const char *status = json_string_value(json_object_get(img, "status"));
 	json_array_foreach(c->ops, i, op) {
 		const char *name = json_string_value(json_object_get(op, "op"));
 		const char *path = json_string_value(json_object_get(op, "path"));
@@ -100,6 +101,12 @@ static int patch_tx(void *p, struct nl_error *err)
 					r2 = -1;
 				}
 			}
+		} else if ((!strcmp(path + 1, "disk_format") || !strcmp(path + 1, "container_format")) &&
+			   strcmp(status, "queued") && strcmp(status, "importing")) {
+			/* The upload was inspected against the declared formats: changing them
+			 * afterwards would void that check (glance/domain/__init__.py setters). */
+			nl_err_set(err, 403, "Attribute %s can be only replaced for a queued image.", path + 1);
+			r2 = -1;
 		} else {
 			/* add and replace set the value (JSON patch "add" replaces an existing member). */
 			json_t *one = json_object();

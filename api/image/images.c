@@ -66,7 +66,8 @@ void image_render_error(const struct req *r, const struct nl_error *err, struct 
 	int status = err->status >= 400 ? err->status : 500;
 	char code[64];
 	const char *accept = req_header(r, "Accept");
-	const char *msg = status >= 500 ? "The server has either erred or is incapable of performing the requested "
+	/* 5xx text may carry internals, except 503, whose message says what to do. */
+	const char *msg = status >= 500 && status != 503 ? "The server has either erred or is incapable of performing the requested "
 					  "operation." : err->msg;
 
 	switch (status) {
@@ -319,7 +320,7 @@ int image_store_attrs(const char *id, json_t *cols, json_t *props, bool replace_
 int image_count_quota_check(const char *owner, struct nl_error *err)
 {
 	int64_t count, bytes;
-	db_image_usage(owner, &count, &bytes);
+	db_image_usage(owner, NULL, &count, &bytes);
 	if (g_config.quota_image_count >= 0 && count >= g_config.quota_image_count) {
 		nl_err_set(err, 413, "Maximum number of images exceeded: the project owns %lld of %d allowed.",
 			   (long long)count, g_config.quota_image_count);
@@ -372,11 +373,8 @@ int image_create(struct req *r, struct resp *out, struct nl_error *err)
 		c.owner = r->auth.project_id;
 	json_object_del(cols, "owner");
 	json_object_set_new(cols, "status", json_string("queued"));
-	if (db_tx_run(create_tx, &c, err)) {
-		if (err->status == 409)
-			nl_err_set(err, 409, "Image with identifier %s already exists!", id);
+	if (db_tx_run(create_tx, &c, err))   /* 409 "Image ID ... already exists!", also for a deleted id */
 		goto out;
-	}
 	snprintf(loc, sizeof(loc), "%s/v2/images/%s", service_base_url(SVC_IMAGE), id);
 	resp_header(out, "Location", loc);
 	resp_json(out, 201, image_view(db_image_get(id, NULL)));
