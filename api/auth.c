@@ -50,8 +50,7 @@ int auth_token_check(const char *token, struct auth *a, struct nl_error *err)
 	}
 	/* Read before the queries: a write racing with them makes this entry stale at once. */
 	uint64_t gen = db_write_generation();
-	if (db_token_get(h, &t) || t.revoked || t.expires_at <= nl_now_us() || !t.user_enabled ||
-	    !t.project_enabled)
+	if (db_token_get(h, &t) || !token_row_live(&t))
 		goto fail;
 	memset(a, 0, sizeof(*a));
 	a->valid = true;

@@ -391,8 +391,11 @@ int db_token_get(const char *hash, struct token_row *t)
 		"SELECT t.user_id, u.name, u.domain_id, coalesce(t.project_id, ''), coalesce(p.name, ''), "
 		"coalesce(p.domain_id, ''), coalesce(t.domain_id, ''), t.methods, t.audit_id, "
 		"coalesce(t.parent_audit_id, ''), t.issued_at, t.expires_at, t.revoked, u.enabled, "
-		"coalesce(p.enabled, 1) "
+		"coalesce(p.enabled, 1), "
+		"coalesce(ud.enabled, 1) AND coalesce(pd.enabled, 1) AND coalesce(td.enabled, 1) "
 		"FROM tokens t JOIN users u ON u.id = t.user_id LEFT JOIN projects p ON p.id = t.project_id "
+		"LEFT JOIN domains ud ON ud.id = u.domain_id LEFT JOIN domains pd ON pd.id = p.domain_id "
+		"LEFT JOIN domains td ON td.id = t.domain_id "
 		"WHERE t.hash = ?1");
 	int rc;
 	db_bind_text(st, 1, hash);
@@ -417,6 +420,7 @@ int db_token_get(const char *hash, struct token_row *t)
 	t->revoked = sqlite3_column_int(st, 12) != 0;
 	t->user_enabled = sqlite3_column_int(st, 13) != 0;
 	t->project_enabled = sqlite3_column_int(st, 14) != 0;
+	t->domains_enabled = sqlite3_column_int(st, 15) != 0;
 	sqlite3_reset(st);
 	return 0;
 }
@@ -439,6 +443,15 @@ int db_token_revoke_project(const char *project_id, struct nl_error *err)
 {
 	sqlite3_stmt *st = db_stmt("UPDATE tokens SET revoked = 1 WHERE project_id = ?1");
 	db_bind_text(st, 1, project_id);
+	return db_exec_stmt(st, err, NULL);
+}
+
+int db_token_revoke_domain(const char *domain_id, struct nl_error *err)
+{
+	sqlite3_stmt *st = db_stmt("UPDATE tokens SET revoked = 1 WHERE domain_id = ?1 "
+				   "OR project_id IN (SELECT id FROM projects WHERE domain_id = ?1) "
+				   "OR user_id IN (SELECT id FROM users WHERE domain_id = ?1)");
+	db_bind_text(st, 1, domain_id);
 	return db_exec_stmt(st, err, NULL);
 }
 

@@ -73,6 +73,9 @@ struct token_row {
 	char audit_id[32], parent_audit_id[32];
 	int64_t issued_at, expires_at;
 	bool revoked, user_enabled, project_enabled;
+	/* The user's domain, the project's domain and a domain scope are all enabled
+	 * (Keystone: a disabled domain disables everything in it). */
+	bool domains_enabled;
 };
 int db_token_insert(const char *hash, const struct token_row *t, struct nl_error *err);
 /* 0 found, 1 not found. */
@@ -80,6 +83,8 @@ int db_token_get(const char *hash, struct token_row *t);
 int db_token_revoke(const char *hash, struct nl_error *err);
 int db_token_revoke_user(const char *user_id, struct nl_error *err);
 int db_token_revoke_project(const char *project_id, struct nl_error *err);
+/* Every token of the domain's users, scoped to its projects, or scoped to it. */
+int db_token_revoke_domain(const char *domain_id, struct nl_error *err);
 int db_token_purge_expired(int64_t before_us, struct nl_error *err);
 
 #endif

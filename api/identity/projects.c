@@ -189,7 +189,13 @@ static int domain_update_tx(void *p, struct nl_error *err)
 		nl_err_set(err, 403, "The default domain cannot be disabled.");
 		return -1;
 	}
-	return db_domain_update(c->id, str(&c->in->name), str(&c->in->description), tri(&c->in->enabled), err);
+	if (db_domain_update(c->id, str(&c->in->name), str(&c->in->description), tri(&c->in->enabled), err))
+		return -1;
+	/* Disabling a domain revokes the tokens of its users and of its projects, and
+	 * domain-scoped ones (checked on every request too), as a disabled project's. */
+	if (c->in->enabled.set && !c->in->enabled.v)
+		return db_token_revoke_domain(c->id, err);
+	return 0;
 }
 
 int domain_update(struct req *r, struct resp *out, struct nl_error *err)

@@ -1,0 +1,235 @@
+"""Identity security: disabled domains, who counts as the cloud admin, and what the
+service role may do with other users' tokens.
+
+References (Debian python3-keystone 22 / python3-nova):
+- keystone/identity/core.py assert_domain_enabled, keystone/models/token_model.py
+  (_validate_domain_scope / _validate_project_scope): a user or project of a disabled
+  domain, or a domain scope on one, is refused: 401 on authentication and on use,
+  404 "Failed to validate token" on GET /v3/auth/tokens.
+- keystone/common/policies/token.py: identity:validate_token allows the service role,
+  identity:revoke_token is admin or the token's subject only.
+- nova/policies/base.py ADMIN = rule:context_is_admin; nova/exception.py
+  PolicyNotAuthorized "Policy doesn't allow %(action)s to be performed.";
+  keystone/exception.py ForbiddenAction "You are not authorized to perform the
+  requested action: %(action)s.".
+"""
+
+import uuid
+
+import pytest
+
+import novalite_testlib as lib
+
+
+UNAUTH = {"error": {"code": 401, "title": "Unauthorized",
+                    "message": "The request you have made requires "
+                               "authentication."}}
+NOT_VALID = {"error": {"code": 404, "title": "Not Found",
+                       "message": "Failed to validate token"}}
+COMPUTE_UNAUTH = {"unauthorized": {
+    "code": 401,
+    "message": "The request you have made requires authentication."}}
+
+
+def keystone_forbidden(rule):
+    return {"error": {"code": 403, "title": "Forbidden",
+                      "message": "You are not authorized to perform the "
+                                 "requested action: %s." % rule}}
+
+
+def nova_forbidden(rule):
+    return {"forbidden": {"code": 403, "message":
+                          "Policy doesn't allow %s to be performed." % rule}}
+
+
+def expect(r, status, body):
+    assert r.status_code == status, (r.status_code, r.text)
+    assert r.json() == body, r.text
+
+
+def password_auth(http, user, password, domain_id, scope=None):
+    body = {"auth": {"identity": {"methods": ["password"], "password": {
+        "user": {"name": user, "domain": {"id": domain_id},
+                 "password": password}}}}}
+    if scope is not None:
+        body["auth"]["scope"] = scope
+    return http.s.post(http.d.identity_url + "/auth/tokens", json=body,
+                       timeout=15)
+
+
+def tok(r):
+    assert r.status_code == 201, (r.status_code, r.text)
+    return r.headers["X-Subject-Token"]
+
+
+def validate(http, subject, token=None, method="GET"):
+    """GET (or HEAD) /v3/auth/tokens as `token` (None: the admin)."""
+    kw = {} if token is None else {"token": token}
+    return http.identity(method, "/auth/tokens",
+                         headers={"X-Subject-Token": subject}, **kw)
+
+
+def put_grant(http, target, target_id, user_id, role, token=None):
+    kw = {} if token is None else {"token": token}
+    return http.identity("PUT", "/%s/%s/users/%s/roles/%s" % (
+        target, target_id, user_id, http.role_id(role)), **kw)
+
+
+class Domain:
+    """A fresh domain with one project and one user holding `role` on both."""
+
+    def __init__(self, http, role="member"):
+        r = http.identity("POST", "/domains", json={"domain": {
+            "name": lib.unique("dom")}})
+        assert r.status_code == 201, r.text
+        self.id = r.json()["domain"]["id"]
+        r = http.identity("POST", "/projects", json={"project": {
+            "name": lib.unique("dproj"), "domain_id": self.id}})
+        assert r.status_code == 201, r.text
+        self.project_id = r.json()["project"]["id"]
+        self.user = lib.unique("duser")
+        self.password = "pw-" + uuid.uuid4().hex
+        r = http.identity("POST", "/users", json={"user": {
+            "name": self.user, "password": self.password,
+            "domain_id": self.id}})
+        assert r.status_code == 201, r.text
+        self.user_id = r.json()["user"]["id"]
+        for target, tid in (("projects", self.project_id),
+                            ("domains", self.id)):
+            r = put_grant(http, target, tid, self.user_id, role)
+            assert r.status_code == 204, r.text
+
+    def project_scope(self):
+        return {"project": {"id": self.project_id}}
+
+    def domain_scope(self):
+        return {"domain": {"id": self.id}}
+
+
+def set_domain_enabled(http, domain_id, enabled):
+    r = http.identity("PATCH", "/domains/" + domain_id,
+                      json={"domain": {"enabled": enabled}})
+    assert r.status_code == 200, r.text
+    assert r.json()["domain"]["enabled"] is enabled
+
+
+# --------------------------------------------------------------------------
+# finding 2: a disabled domain locks out its users, projects and scope
+# --------------------------------------------------------------------------
+
+def test_disabling_domain_locks_out_its_tokens_and_logins(http):
+    d = Domain(http)
+    ptok = tok(password_auth(http, d.user, d.password, d.id,
+                             d.project_scope()))
+    dtok = tok(password_auth(http, d.user, d.password, d.id,
+                             d.domain_scope()))
+    utok = tok(password_auth(http, d.user, d.password, d.id))
+    assert validate(http, ptok).status_code == 200
+    assert http.compute("GET", "/flavors", token=ptok).status_code == 200
+
+    set_domain_enabled(http, d.id, False)
+    # existing tokens: validation 404, use 401 (identity and compute)
+    for t in (ptok, dtok, utok):
+        expect(validate(http, t), 404, NOT_VALID)
+        r = validate(http, t, method="HEAD")
+        assert r.status_code == 404, r.status_code
+        expect(http.identity("GET", "/auth/projects", token=t), 401, UNAUTH)
+    expect(http.compute("GET", "/flavors", token=ptok), 401, COMPUTE_UNAUTH)
+    # a token of the disabled domain cannot be re-scoped either
+    r = http.s.post(http.d.identity_url + "/auth/tokens", json={"auth": {
+        "identity": {"methods": ["token"], "token": {"id": utok}},
+        "scope": d.project_scope()}}, timeout=15)
+    expect(r, 401, UNAUTH)
+    # new logins: unscoped, project-scoped, domain-scoped, by name or by id
+    expect(password_auth(http, d.user, d.password, d.id), 401, UNAUTH)
+    expect(password_auth(http, d.user, d.password, d.id, d.project_scope()),
+           401, UNAUTH)
+    expect(password_auth(http, d.user, d.password, d.id, d.domain_scope()),
+           401, UNAUTH)
+    r = http.s.post(http.d.identity_url + "/auth/tokens", json={"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "id": d.user_id, "password": d.password}}}}}, timeout=15)
+    expect(r, 401, UNAUTH)
+
+    # re-enabling lets new logins in; the old tokens stay revoked
+    set_domain_enabled(http, d.id, True)
+    for t in (ptok, dtok, utok):
+        expect(validate(http, t), 404, NOT_VALID)
+    fresh = tok(password_auth(http, d.user, d.password, d.id,
+                              d.project_scope()))
+    assert validate(http, fresh).status_code == 200
+
+
+def test_scoping_into_disabled_domain_refused(http):
+    """A user of an enabled domain with roles on a disabled domain and on its
+    project: neither scope is granted, and an existing token for them dies."""
+    d = Domain(http)
+    name = lib.unique("outsider")
+    pw = "pw-" + uuid.uuid4().hex
+    u = http.create_user(name, pw)
+    for target, tid in (("projects", d.project_id), ("domains", d.id)):
+        assert put_grant(http, target, tid, u["id"], "member").status_code \
+            == 204
+    ptok = tok(password_auth(http, name, pw, "default", d.project_scope()))
+    dtok = tok(password_auth(http, name, pw, "default", d.domain_scope()))
+
+    set_domain_enabled(http, d.id, False)
+    try:
+        expect(password_auth(http, name, pw, "default", d.project_scope()),
+               401, UNAUTH)
+        expect(password_auth(http, name, pw, "default", d.domain_scope()),
+               401, UNAUTH)
+        expect(password_auth(http, name, pw, "default", {"domain": {
+            "name": http.identity("GET", "/domains/" + d.id).json()
+            ["domain"]["name"]}}), 401, UNAUTH)
+        for t in (ptok, dtok):
+            expect(validate(http, t), 404, NOT_VALID)
+        expect(http.compute("GET", "/servers", token=ptok), 401,
+               COMPUTE_UNAUTH)
+        # the user's own domain is fine: an unscoped login still works
+        assert password_auth(http, name, pw, "default").status_code == 201
+    finally:
+        set_domain_enabled(http, d.id, True)
+
+
+# --------------------------------------------------------------------------
+# the service role validates tokens but does not revoke other users' tokens
+# --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def service_user(http):
+    p = http.create_project(lib.unique("svcproj"))
+    name = lib.unique("svc")
+    pw = "pw-" + uuid.uuid4().hex
+    u = http.create_user(name, pw, p["id"])
+    http.grant(p["id"], u["id"], "service")
+    return lib.User(http, name, u["id"], pw, p["name"], p["id"])
+
+
+def test_service_validates_but_cannot_revoke_others(http, service_user):
+    tenant = lib.Tenant(http, "svcvictim")
+    victim = tok(http.auth(tenant.member.name, tenant.member.password,
+                           tenant.project_name))
+    svc = service_user.token
+    r = validate(http, victim, token=svc)
+    assert r.status_code == 200, r.text
+    assert r.json()["token"]["user"]["id"] == tenant.member.id
+    assert validate(http, victim, token=svc, method="HEAD").status_code == 200
+
+    expect(http.identity("DELETE", "/auth/tokens", token=svc,
+                         headers={"X-Subject-Token": victim}),
+           403, keystone_forbidden("identity:revoke_token"))
+    # nothing was revoked
+    assert validate(http, victim).status_code == 200
+    assert http.compute("GET", "/servers", token=victim).status_code == 200
+
+    # its own token it may revoke; the admin may revoke anyone's
+    own = tok(http.auth(service_user.name, service_user.password,
+                        service_user.project_name))
+    r = http.identity("DELETE", "/auth/tokens", token=own,
+                      headers={"X-Subject-Token": own})
+    assert r.status_code == 204, r.text
+    r = http.identity("DELETE", "/auth/tokens",
+                      headers={"X-Subject-Token": victim})
+    assert r.status_code == 204, r.text
+    expect(validate(http, victim, token=svc), 404, NOT_VALID)
