@@ -341,6 +341,19 @@ unsigned db_role_bits(const char *user_id, const char *tt, const char *tid)
 	return bits;
 }
 
+bool db_user_privileged(const char *user_id)
+{
+	sqlite3_stmt *st = db_stmt(
+		"WITH RECURSIVE eff(id) AS (SELECT role_id FROM role_assignments WHERE user_id = ?1 "
+		"UNION SELECT i.implied_role_id FROM implied_roles i JOIN eff ON i.prior_role_id = eff.id) "
+		"SELECT 1 FROM roles r JOIN eff ON r.id = eff.id WHERE r.name IN ('admin', 'service')");
+	bool found;
+	db_bind_text(st, 1, user_id);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	return found;
+}
+
 json_t *db_assignments(const char *user_id, const char *tt, const char *tid, const char *role_id)
 {
 	sqlite3_stmt *st = db_stmt(

@@ -60,6 +60,8 @@ json_t *db_grants_on(const char *user_id, const char *target_type, const char *t
 json_t *db_effective_roles(const char *user_id, const char *target_type, const char *target_id);
 /* Role bits (ROLE_* in api/http.h) for the standard role names, implications applied. */
 unsigned db_role_bits(const char *user_id, const char *target_type, const char *target_id);
+/* True when the user holds admin or service (directly or by implication) on any target. */
+bool db_user_privileged(const char *user_id);
 /* Assignment rows [{user_id, target_type, target_id, role_id, user_name, role_name,
  * target_name, target_domain_id, user_domain_id}] with optional filters (NULL = any). */
 json_t *db_assignments(const char *user_id, const char *target_type, const char *target_id,

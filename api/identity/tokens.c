@@ -152,6 +152,10 @@ static json_t *token_body(const struct token_row *t, json_t *roles, bool with_ca
 			"domain", "id", t->project_domain_id, "name", pd ? jstr(pd, "name") : "",
 			"id", t->project_id, "name", t->project_name));
 		json_object_set_new(tok, "is_domain", json_false());
+		/* keystonemiddleware passes it on as X-Is-Admin-Project. */
+		json_object_set_new(tok, "is_admin_project",
+				    json_boolean(auth_project_scope(t->project_name, t->project_domain_id) ==
+						 SCOPE_ADMIN_PROJECT));
 		json_decref(pd);
 	} else if (t->domain_id[0]) {
 		json_t *d = db_domain_get(t->domain_id);

@@ -233,3 +233,148 @@ def test_service_validates_but_cannot_revoke_others(http, service_user):
                       headers={"X-Subject-Token": victim})
     assert r.status_code == 204, r.text
     expect(validate(http, victim, token=svc), 404, NOT_VALID)
+
+
+# --------------------------------------------------------------------------
+# finding 10: only the admin project's admin is the cloud admin
+# --------------------------------------------------------------------------
+
+FLAVOR = {"flavor": {"name": "x", "ram": 64, "vcpus": 1, "disk": 1}}
+
+
+def test_project_admin_is_not_cloud_admin(http):
+    """admin on an ordinary project: a member there, nothing more."""
+    mine = lib.Tenant(http, "padm")
+    other = lib.Tenant(http, "pother")
+    name = lib.unique("projadmin")
+    pw = "pw-" + uuid.uuid4().hex
+    u = http.create_user(name, pw, mine.project_id)
+    http.grant(mine.project_id, u["id"], "admin")
+    r = http.auth(name, pw, mine.project_name)
+    t = tok(r)
+    assert {x["name"] for x in r.json()["token"]["roles"]} >= {"admin"}
+    assert r.json()["token"]["is_admin_project"] is False
+
+    # Nova admin-only APIs: 403 with Nova's body
+    expect(http.compute("POST", "/flavors", token=t, json=FLAVOR), 403,
+           nova_forbidden("os_compute_api:os-flavor-manage:create"))
+    expect(http.compute("PUT", "/os-quota-sets/" + other.project_id,
+                        token=t, json={"quota_set": {"instances": 99}}),
+           403, nova_forbidden("os_compute_api:os-quota-sets:update"))
+    expect(http.compute("GET", "/os-services", token=t), 403,
+           nova_forbidden("os_compute_api:os-services:list"))
+    # ?all_tenants=1 is not admin for it: its own servers only
+    r = http.compute("GET", "/servers?all_tenants=1", token=t)
+    assert r.status_code in (200, 403), r.text
+    if r.status_code == 200:
+        assert r.json()["servers"] == [], r.text
+    # another project's quotas are not its business either
+    r = http.compute("GET", "/os-quota-sets/" + other.project_id, token=t)
+    assert r.status_code == 403, r.text
+    # its own project still works as a member's
+    assert http.compute("GET", "/servers", token=t).status_code == 200
+    assert http.compute("GET", "/os-quota-sets/" + mine.project_id,
+                        token=t).status_code == 200
+
+    # Keystone admin APIs: 403 with Keystone's body
+    expect(http.identity("GET", "/users", token=t), 403,
+           keystone_forbidden("identity:list_users"))
+    expect(http.identity("POST", "/projects", token=t, json={"project": {
+        "name": lib.unique("evil"), "domain_id": "default"}}), 403,
+        keystone_forbidden("identity:create_project"))
+    expect(http.identity("PATCH", "/users/" + other.member.id, token=t,
+                         json={"user": {"enabled": False}}), 403,
+           keystone_forbidden("identity:update_user"))
+    expect(put_grant(http, "projects", http.admin_project_id, u["id"],
+                     "admin", token=t), 403,
+           keystone_forbidden("identity:create_grant"))
+    expect(http.identity("GET", "/domains", token=t), 403,
+           keystone_forbidden("identity:list_domains"))
+    # nor validate (or revoke) other users' tokens
+    victim = other.member.token
+    expect(validate(http, victim, token=t), 403,
+           keystone_forbidden("identity:validate_token"))
+    expect(http.identity("DELETE", "/auth/tokens", token=t,
+                         headers={"X-Subject-Token": victim}), 403,
+           keystone_forbidden("identity:revoke_token"))
+    assert validate(http, victim).status_code == 200
+    # the bootstrap admin still is the cloud admin
+    assert http.admin_auth["token"]["is_admin_project"] is True
+    assert http.identity("GET", "/users").status_code == 200
+
+
+def test_domain_admin_manages_only_its_domain(http):
+    d = Domain(http, role="admin")
+    other = Domain(http)
+    r = password_auth(http, d.user, d.password, d.id, d.domain_scope())
+    t = tok(r)
+    assert [x["name"] for x in r.json()["token"]["roles"]][:1] == ["admin"]
+
+    # not a compute admin, and not a compute user at all (no project scope)
+    expect(http.compute("POST", "/flavors", token=t, json=FLAVOR), 403,
+           nova_forbidden("os_compute_api:os-flavor-manage:create"))
+    expect(http.compute("GET", "/os-services", token=t), 403,
+           nova_forbidden("os_compute_api:os-services:list"))
+    # not a cloud-wide identity admin
+    for method, path, rule, body in [
+            ("GET", "/domains", "identity:list_domains", None),
+            ("POST", "/domains", "identity:create_domain",
+             {"domain": {"name": lib.unique("d")}}),
+            ("PATCH", "/domains/" + other.id, "identity:update_domain",
+             {"domain": {"enabled": False}}),
+            ("POST", "/projects", "identity:create_project",
+             {"project": {"name": lib.unique("p"), "domain_id": d.id}}),
+            ("POST", "/roles", "identity:create_role",
+             {"role": {"name": lib.unique("r")}}),
+            ("GET", "/role_assignments", "identity:list_role_assignments",
+             None),
+            ("GET", "/users?domain_id=default", "identity:list_users", None),
+            ("GET", "/projects?domain_id=" + other.id,
+             "identity:list_projects", None),
+            ("POST", "/users", "identity:create_user",
+             {"user": {"name": lib.unique("u"), "domain_id": other.id}}),
+            ("PATCH", "/users/" + other.user_id, "identity:update_user",
+             {"user": {"password": "taken-over"}}),
+            ("DELETE", "/users/" + http.admin_user_id, "identity:delete_user",
+             None),
+            ("GET", "/projects/" + other.project_id, "identity:get_project",
+             None)]:
+        expect(http.identity(method, path, token=t, json=body), 403,
+               keystone_forbidden(rule))
+    # grants: not on another domain's objects, and never admin or service
+    expect(put_grant(http, "projects", other.project_id, d.user_id, "member",
+                     token=t), 403, keystone_forbidden("identity:create_grant"))
+    expect(put_grant(http, "projects", d.project_id, other.user_id, "member",
+                     token=t), 403, keystone_forbidden("identity:create_grant"))
+    for role in ("admin", "service"):
+        expect(put_grant(http, "projects", d.project_id, d.user_id, role,
+                         token=t), 403,
+               keystone_forbidden("identity:create_grant"))
+    # the other domain is untouched
+    assert password_auth(http, other.user, other.password,
+                         other.id).status_code == 201
+
+    # inside its domain it manages users, projects' grants, and sees them
+    r = http.identity("GET", "/users", token=t)
+    assert r.status_code == 200, r.text
+    assert {x["domain_id"] for x in r.json()["users"]} == {d.id}
+    r = http.identity("GET", "/projects", token=t)
+    assert r.status_code == 200, r.text
+    assert [x["id"] for x in r.json()["projects"]] == [d.project_id]
+    assert http.identity("GET", "/projects/" + d.project_id,
+                         token=t).status_code == 200
+    name, pw = lib.unique("dnew"), "pw-" + uuid.uuid4().hex
+    r = http.identity("POST", "/users", token=t, json={"user": {
+        "name": name, "password": pw}})
+    assert r.status_code == 201, r.text
+    new = r.json()["user"]
+    assert new["domain_id"] == d.id
+    assert put_grant(http, "projects", d.project_id, new["id"], "member",
+                     token=t).status_code == 204
+    ptok = tok(password_auth(http, name, pw, d.id, d.project_scope()))
+    assert http.compute("GET", "/servers", token=ptok).status_code == 200
+    assert http.identity("PATCH", "/users/" + new["id"], token=t, json={
+        "user": {"enabled": False}}).status_code == 200
+    expect(validate(http, ptok), 404, NOT_VALID)
+    r = http.identity("DELETE", "/users/" + new["id"], token=t)
+    assert r.status_code == 204, r.text
