@@ -36,7 +36,7 @@ unsigned auth_scope_roles(unsigned bits, enum auth_scope scope)
 {
 	if (scope == SCOPE_NONE)
 		return 0;
-	if ((bits & ROLE_ADMIN) && scope != SCOPE_ADMIN_PROJECT)
+	if ((bits & ROLE_ADMIN) && scope != SCOPE_ADMIN_PROJECT && scope != SCOPE_SYSTEM)
 		bits = (bits & ~ROLE_ADMIN) | ROLE_SCOPE_ADMIN;
 	return bits;
 }
@@ -81,6 +81,9 @@ int auth_token_check(const char *token, struct auth *a, struct nl_error *err)
 					    auth_project_scope(t.project_name, t.project_domain_id));
 	else if (t.domain_id[0])
 		a->roles = auth_scope_roles(db_role_bits(t.user_id, "domain", t.domain_id), SCOPE_DOMAIN);
+	else if (t.system)
+		a->roles = auth_scope_roles(db_role_bits(t.user_id, "system", "all"), SCOPE_SYSTEM);
+	a->system = t.system;
 	snprintf(ce->hash, sizeof(ce->hash), "%s", h);
 	ce->generation = gen;
 	ce->cached_at = now;
@@ -116,6 +119,10 @@ int policy_require(const struct req *r, enum policy p, const char *rule, struct 
 	const struct auth *a = &r->auth;
 	bool project = a->project_id[0] != '\0';
 
+	/* Every Nova (and Glance) policy has scope_types ['project']: a system-scoped token
+	 * is refused on all of them, whatever its roles (nova policy-concepts.rst). */
+	if (a->system && r->svc != SVC_IDENTITY && p != POL_PUBLIC)
+		return deny(r, rule, err);
 	switch (p) {
 	case POL_PUBLIC:
 	case POL_ANY:

@@ -17,9 +17,9 @@ int policy_check(const struct req *r, struct nl_error *err);
 int policy_require(const struct req *r, enum policy p, const char *rule, struct nl_error *err);
 
 /* What a token's role bits (db_role_bits) mean on its scope: the admin role counts as
- * ROLE_ADMIN (cloud admin) only on the admin project; elsewhere it becomes
+ * ROLE_ADMIN (cloud admin) only on the admin project or the system; elsewhere it becomes
  * ROLE_SCOPE_ADMIN, keeping the member and reader it implies. Pure. */
-enum auth_scope { SCOPE_NONE, SCOPE_PROJECT, SCOPE_ADMIN_PROJECT, SCOPE_DOMAIN };
+enum auth_scope { SCOPE_NONE, SCOPE_PROJECT, SCOPE_ADMIN_PROJECT, SCOPE_DOMAIN, SCOPE_SYSTEM };
 unsigned auth_scope_roles(unsigned bits, enum auth_scope scope);
 /* SCOPE_ADMIN_PROJECT for the admin project, else SCOPE_PROJECT. */
 enum auth_scope auth_project_scope(const char *project_name, const char *project_domain_id);

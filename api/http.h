@@ -23,7 +23,7 @@ enum http_method { M_GET = 1, M_HEAD = 2, M_POST = 4, M_PUT = 8, M_DELETE = 16, 
 
 /* Role bits of a token, with implications applied (admin ⊇ member ⊇ reader).
  * ROLE_ADMIN is the cloud admin: the admin role on a token scoped to the admin
- * (bootstrap) project. The admin role on any other scope gives ROLE_SCOPE_ADMIN
+ * (bootstrap) project or to the system. The admin role on any other scope gives ROLE_SCOPE_ADMIN
  * instead: admin of that project (a member there, nothing more) or of that domain
  * (its identity objects only); see auth_scope_roles() and docs/operations.md. */
 #define ROLE_READER  0x1u
@@ -40,6 +40,7 @@ struct auth {
 	char project_id[64];     /* "" when not project scoped */
 	char project_domain_id[64];
 	char domain_id[64];      /* domain-scoped token */
+	bool system;             /* system-scoped token: identity only, compute/image refuse it */
 	unsigned roles;
 	int64_t expires_at;
 };

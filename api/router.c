@@ -50,6 +50,11 @@ const struct route routes[] = {
 { SVC_IDENTITY, M_GET|M_HEAD, "/v3/domains/{d}/users/{u}/roles/{r}",  grant_check,  POL_DOMAIN_ADMIN, "identity:check_grant", ANY_MV, NOBODY },
 { SVC_IDENTITY, M_DELETE,     "/v3/domains/{d}/users/{u}/roles/{r}",  grant_delete, POL_DOMAIN_ADMIN, "identity:revoke_grant", ANY_MV, NOBODY },
 
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/system/users/{u}/roles",          grant_list,   POL_ADMIN, "identity:list_system_grants_for_user", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_PUT,        "/v3/system/users/{u}/roles/{r}",      grant_put,    POL_ADMIN, "identity:create_system_grant_for_user", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_GET|M_HEAD, "/v3/system/users/{u}/roles/{r}",      grant_check,  POL_ADMIN, "identity:check_system_grant_for_user", ANY_MV, NOBODY },
+{ SVC_IDENTITY, M_DELETE,     "/v3/system/users/{u}/roles/{r}",      grant_delete, POL_ADMIN, "identity:revoke_system_grant_for_user", ANY_MV, NOBODY },
+
 { SVC_IDENTITY, M_GET|M_HEAD, "/v3/projects",            project_list,   POL_DOMAIN_ADMIN, "identity:list_projects", ANY_MV, NOBODY },
 { SVC_IDENTITY, M_POST,       "/v3/projects",            project_create, POL_ADMIN, "identity:create_project", ANY_MV, BODY(project_create_spec, struct project_in) },
 { SVC_IDENTITY, M_GET|M_HEAD, "/v3/projects/{id}",       project_show,   POL_ANY,   "identity:get_project", ANY_MV, NOBODY },

@@ -380,7 +380,8 @@ json_t *db_assignments(const char *user_id, const char *tt, const char *tid, con
 int db_token_insert(const char *hash, const struct token_row *t, struct nl_error *err)
 {
 	sqlite3_stmt *st = db_stmt("INSERT INTO tokens (hash, user_id, project_id, domain_id, methods, issued_at, "
-				   "expires_at, audit_id, parent_audit_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+				   "expires_at, audit_id, parent_audit_id, system_scope) "
+				   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
 	db_bind_text(st, 1, hash);
 	db_bind_text(st, 2, t->user_id);
 	db_bind_text(st, 3, t->project_id[0] ? t->project_id : NULL);
@@ -390,6 +391,7 @@ int db_token_insert(const char *hash, const struct token_row *t, struct nl_error
 	sqlite3_bind_int64(st, 7, t->expires_at);
 	db_bind_text(st, 8, t->audit_id);
 	db_bind_text(st, 9, t->parent_audit_id[0] ? t->parent_audit_id : NULL);
+	sqlite3_bind_int(st, 10, t->system ? 1 : 0);
 	return db_exec_stmt(st, err, NULL);
 }
 
@@ -405,7 +407,7 @@ int db_token_get(const char *hash, struct token_row *t)
 		"coalesce(p.domain_id, ''), coalesce(t.domain_id, ''), t.methods, t.audit_id, "
 		"coalesce(t.parent_audit_id, ''), t.issued_at, t.expires_at, t.revoked, u.enabled, "
 		"coalesce(p.enabled, 1), "
-		"coalesce(ud.enabled, 1) AND coalesce(pd.enabled, 1) AND coalesce(td.enabled, 1) "
+		"coalesce(ud.enabled, 1) AND coalesce(pd.enabled, 1) AND coalesce(td.enabled, 1), t.system_scope "
 		"FROM tokens t JOIN users u ON u.id = t.user_id LEFT JOIN projects p ON p.id = t.project_id "
 		"LEFT JOIN domains ud ON ud.id = u.domain_id LEFT JOIN domains pd ON pd.id = p.domain_id "
 		"LEFT JOIN domains td ON td.id = t.domain_id "
@@ -434,6 +436,7 @@ int db_token_get(const char *hash, struct token_row *t)
 	t->user_enabled = sqlite3_column_int(st, 13) != 0;
 	t->project_enabled = sqlite3_column_int(st, 14) != 0;
 	t->domains_enabled = sqlite3_column_int(st, 15) != 0;
+	t->system = sqlite3_column_int(st, 16) != 0;
 	sqlite3_reset(st);
 	return 0;
 }

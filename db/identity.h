@@ -48,7 +48,7 @@ int db_role_update(const char *id, const char *name, const char *desc, struct nl
 int db_role_delete(const char *id, struct nl_error *err);
 int db_role_imply(const char *prior_id, const char *implied_id, struct nl_error *err);
 
-/* target_type: "project" or "domain". */
+/* target_type: "project", "domain", or "system" (target_id "all"). */
 int db_grant(const char *user_id, const char *target_type, const char *target_id, const char *role_id,
 	     struct nl_error *err);
 int db_revoke_grant(const char *user_id, const char *target_type, const char *target_id,
@@ -72,6 +72,7 @@ struct token_row {
 	char project_id[64], project_name[256], project_domain_id[64];
 	char domain_id[64];
 	char methods[64];
+	bool system;   /* scoped to the system (target "system"/"all") */
 	char audit_id[32], parent_audit_id[32];
 	int64_t issued_at, expires_at;
 	bool revoked, user_enabled, project_enabled;

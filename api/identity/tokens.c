@@ -162,10 +162,12 @@ static json_t *token_body(const struct token_row *t, json_t *roles, bool with_ca
 		json_object_set_new(tok, "domain", json_pack("{s:s, s:s}", "id", t->domain_id,
 							     "name", d ? jstr(d, "name") : ""));
 		json_decref(d);
+	} else if (t->system) {
+		json_object_set_new(tok, "system", json_pack("{s:b}", "all", 1));
 	}
 	if (roles)
 		json_object_set_new(tok, "roles", roles);
-	if (with_catalog && (t->project_id[0] || t->domain_id[0]))
+	if (with_catalog && (t->project_id[0] || t->domain_id[0] || t->system))
 		json_object_set(tok, "catalog", catalog_get());
 	return json_pack("{s:o}", "token", tok);
 }
@@ -177,6 +179,8 @@ static json_t *scope_roles(const struct token_row *t)
 		return db_effective_roles(t->user_id, "project", t->project_id);
 	if (t->domain_id[0])
 		return db_effective_roles(t->user_id, "domain", t->domain_id);
+	if (t->system)
+		return db_effective_roles(t->user_id, "system", "all");
 	return NULL;
 }
 
@@ -314,14 +318,23 @@ int token_issue(struct req *r, struct resp *out, struct nl_error *err)
 			snprintf(t.domain_id, sizeof(t.domain_id), "%s", jstr(d, "id"));
 			json_decref(d);
 		} else if (sc.scope_system.set) {
-			nl_err_set(err, 401, "System-scoped tokens are not supported by novalite.");
-			return -1;
+			json_t *all = json_object_get(sc.scope_system.v, "all");
+			if (!json_is_object(sc.scope_system.v) || !json_is_true(all) || json_object_size(sc.scope_system.v) != 1) {
+				nl_err_set(err, 400, "Invalid input for field 'scope': the system scope must be "
+					   "{\"all\": true}.");
+				return -1;
+			}
+			t.system = true;
 		}
 		roles = scope_roles(&t);
 		if (roles && json_array_size(roles) == 0) {
 			json_decref(roles);
-			nl_err_set(err, 401, "User %s has no access to %s %s", t.user_id,
-				   t.project_id[0] ? "project" : "domain", t.project_id[0] ? t.project_id : t.domain_id);
+			if (t.system)
+				nl_err_set(err, 401, "User %s has no access to the system", t.user_id);
+			else
+				nl_err_set(err, 401, "User %s has no access to %s %s", t.user_id,
+					   t.project_id[0] ? "project" : "domain",
+					   t.project_id[0] ? t.project_id : t.domain_id);
 			return -1;
 		}
 	}

@@ -378,3 +378,65 @@ def test_domain_admin_manages_only_its_domain(http):
     expect(validate(http, ptok), 404, NOT_VALID)
     r = http.identity("DELETE", "/users/" + new["id"], token=t)
     assert r.status_code == 204, r.text
+
+
+# --------------------------------------------------------------------------
+# system scope: the cloud admin on identity, refused by compute
+# --------------------------------------------------------------------------
+
+SYSTEM = {"system": {"all": True}}
+
+
+def test_system_scope(http):
+    r = password_auth(http, http.admin_user, http.admin_password, "default",
+                      SYSTEM)
+    t = tok(r)
+    body = r.json()["token"]
+    assert body["system"] == {"all": True}
+    assert "project" not in body and "domain" not in body
+    assert {x["name"] for x in body["roles"]} >= {"admin", "member", "reader"}
+    assert body["catalog"]
+    # identity: the cloud admin
+    assert http.identity("GET", "/users", token=t).status_code == 200
+    assert http.identity("GET", "/domains", token=t).status_code == 200
+    r = validate(http, t)
+    assert r.status_code == 200 and r.json()["token"]["system"] == {
+        "all": True}, r.text
+    # compute: every policy is project-scoped (Nova scope_types ['project'])
+    expect(http.compute("GET", "/os-services", token=t), 403,
+           nova_forbidden("os_compute_api:os-services:list"))
+    r = http.compute("GET", "/servers", token=t)
+    assert r.status_code == 403 and list(r.json()) == ["forbidden"], r.text
+    # the bootstrap grant shows in the assignments
+    r = http.identity("GET", "/role_assignments", params={
+        "scope.system": "all", "user.id": http.admin_user_id})
+    assert r.status_code == 200, r.text
+    assert {"all": True} in [a["scope"].get("system")
+                             for a in r.json()["role_assignments"]]
+
+    # a user without a system role gets no system token
+    tenant = lib.Tenant(http, "sys")
+    expect(password_auth(http, tenant.member.name, tenant.member.password,
+                         "default", SYSTEM), 401, {"error": {
+                             "code": 401, "title": "Unauthorized",
+                             "message": "User %s has no access to the system"
+                             % tenant.member.id}})
+    r = password_auth(http, tenant.member.name, tenant.member.password,
+                      "default", {"system": {"all": False}})
+    assert r.status_code == 400, r.text
+    # only the cloud admin grants system roles; a system reader is no admin
+    expect(http.identity("PUT", "/system/users/%s/roles/%s" % (
+        tenant.member.id, http.role_id("admin")), token=tenant.member.token),
+        403, keystone_forbidden("identity:create_system_grant_for_user"))
+    path = "/system/users/%s/roles/%s" % (tenant.member.id,
+                                          http.role_id("reader"))
+    assert http.identity("PUT", path).status_code == 204
+    assert http.identity("HEAD", path).status_code == 204
+    r = http.identity("GET", "/system/users/%s/roles" % tenant.member.id)
+    assert [x["name"] for x in r.json()["roles"]] == ["reader"], r.text
+    rt = tok(password_auth(http, tenant.member.name, tenant.member.password,
+                           "default", SYSTEM))
+    expect(http.identity("GET", "/users", token=rt), 403,
+           keystone_forbidden("identity:list_users"))
+    assert http.identity("DELETE", path).status_code == 204
+    assert http.identity("HEAD", path).status_code == 404
