@@ -32,6 +32,21 @@ static struct token_cache_entry *cache_slot(const char *h)
 	return &token_cache[strtoul((char[3]){ h[0], h[1], 0 }, NULL, 16) % TOKEN_CACHE];
 }
 
+unsigned auth_scope_roles(unsigned bits, enum auth_scope scope)
+{
+	if (scope == SCOPE_NONE)
+		return 0;
+	if ((bits & ROLE_ADMIN) && scope != SCOPE_ADMIN_PROJECT && scope != SCOPE_SYSTEM)
+		bits = (bits & ~ROLE_ADMIN) | ROLE_SCOPE_ADMIN;
+	return bits;
+}
+
+enum auth_scope auth_project_scope(const char *project_name, const char *project_domain_id)
+{
+	return !strcmp(project_name, ADMIN_PROJECT_NAME) && !strcmp(project_domain_id, ADMIN_PROJECT_DOMAIN)
+		       ? SCOPE_ADMIN_PROJECT : SCOPE_PROJECT;
+}
+
 int auth_token_check(const char *token, struct auth *a, struct nl_error *err)
 {
 	struct token_row t;
@@ -50,8 +65,7 @@ int auth_token_check(const char *token, struct auth *a, struct nl_error *err)
 	}
 	/* Read before the queries: a write racing with them makes this entry stale at once. */
 	uint64_t gen = db_write_generation();
-	if (db_token_get(h, &t) || t.revoked || t.expires_at <= nl_now_us() || !t.user_enabled ||
-	    !t.project_enabled)
+	if (db_token_get(h, &t) || !token_row_live(&t))
 		goto fail;
 	memset(a, 0, sizeof(*a));
 	a->valid = true;
@@ -63,9 +77,13 @@ int auth_token_check(const char *token, struct auth *a, struct nl_error *err)
 	snprintf(a->domain_id, sizeof(a->domain_id), "%s", t.domain_id);
 	a->expires_at = t.expires_at;
 	if (t.project_id[0])
-		a->roles = db_role_bits(t.user_id, "project", t.project_id);
+		a->roles = auth_scope_roles(db_role_bits(t.user_id, "project", t.project_id),
+					    auth_project_scope(t.project_name, t.project_domain_id));
 	else if (t.domain_id[0])
-		a->roles = db_role_bits(t.user_id, "domain", t.domain_id);
+		a->roles = auth_scope_roles(db_role_bits(t.user_id, "domain", t.domain_id), SCOPE_DOMAIN);
+	else if (t.system)
+		a->roles = auth_scope_roles(db_role_bits(t.user_id, "system", "all"), SCOPE_SYSTEM);
+	a->system = t.system;
 	snprintf(ce->hash, sizeof(ce->hash), "%s", h);
 	ce->generation = gen;
 	ce->cached_at = now;
@@ -101,6 +119,10 @@ int policy_require(const struct req *r, enum policy p, const char *rule, struct 
 	const struct auth *a = &r->auth;
 	bool project = a->project_id[0] != '\0';
 
+	/* Every Nova (and Glance) policy has scope_types ['project']: a system-scoped token
+	 * is refused on all of them, whatever its roles (nova policy-concepts.rst). */
+	if (a->system && r->svc != SVC_IDENTITY && p != POL_PUBLIC)
+		return deny(r, rule, err);
 	switch (p) {
 	case POL_PUBLIC:
 	case POL_ANY:
@@ -111,6 +133,8 @@ int policy_require(const struct req *r, enum policy p, const char *rule, struct 
 		return (a->roles & ROLE_ADMIN) || (project && (a->roles & ROLE_MEMBER)) ? 0 : deny(r, rule, err);
 	case POL_ADMIN:
 		return (a->roles & ROLE_ADMIN) ? 0 : deny(r, rule, err);
+	case POL_DOMAIN_ADMIN:
+		return (a->roles & ROLE_ADMIN) || auth_is_domain_admin(a) ? 0 : deny(r, rule, err);
 	case POL_ADMIN_OR_SELF: {
 		const char *uid = req_param(r, 0);
 		return (a->roles & ROLE_ADMIN) || (uid && !strcmp(uid, a->user_id)) ? 0 : deny(r, rule, err);

@@ -16,7 +16,26 @@ int policy_check(const struct req *r, struct nl_error *err);
  * depends on the body, such as flavor actions). */
 int policy_require(const struct req *r, enum policy p, const char *rule, struct nl_error *err);
 
-/* True when the token's roles include admin. */
+/* What a token's role bits (db_role_bits) mean on its scope: the admin role counts as
+ * ROLE_ADMIN (cloud admin) only on the admin project or the system; elsewhere it becomes
+ * ROLE_SCOPE_ADMIN, keeping the member and reader it implies. Pure. */
+enum auth_scope { SCOPE_NONE, SCOPE_PROJECT, SCOPE_ADMIN_PROJECT, SCOPE_DOMAIN, SCOPE_SYSTEM };
+unsigned auth_scope_roles(unsigned bits, enum auth_scope scope);
+/* SCOPE_ADMIN_PROJECT for the admin project, else SCOPE_PROJECT. */
+enum auth_scope auth_project_scope(const char *project_name, const char *project_domain_id);
+
+/* The admin project: Keystone's [resource] admin_project_name / admin_project_domain_name,
+ * here the project bootstrap creates. */
+#define ADMIN_PROJECT_NAME "admin"
+#define ADMIN_PROJECT_DOMAIN "default"
+
+/* True for the admin role on a domain-scoped token (a domain admin). */
+static inline bool auth_is_domain_admin(const struct auth *a)
+{
+	return a->domain_id[0] && (a->roles & ROLE_SCOPE_ADMIN);
+}
+
+/* True when the token is the cloud admin's (admin role on the admin project). */
 static inline int auth_is_admin(const struct auth *a) { return (a->roles & ROLE_ADMIN) != 0; }
 
 /* True when the request acts with the service role on a route whose persona grants it

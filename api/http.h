@@ -21,11 +21,16 @@ enum service { SVC_IDENTITY = 0, SVC_COMPUTE, SVC_IMAGE, SVC_INTERNAL, SVC_COUNT
 
 enum http_method { M_GET = 1, M_HEAD = 2, M_POST = 4, M_PUT = 8, M_DELETE = 16, M_PATCH = 32 };
 
-/* Role bits of a token, with implications applied (admin ⊇ member ⊇ reader). */
+/* Role bits of a token, with implications applied (admin ⊇ member ⊇ reader).
+ * ROLE_ADMIN is the cloud admin: the admin role on a token scoped to the admin
+ * (bootstrap) project or to the system. The admin role on any other scope gives ROLE_SCOPE_ADMIN
+ * instead: admin of that project (a member there, nothing more) or of that domain
+ * (its identity objects only); see auth_scope_roles() and docs/operations.md. */
 #define ROLE_READER  0x1u
 #define ROLE_MEMBER  0x2u
 #define ROLE_ADMIN   0x4u
 #define ROLE_SERVICE 0x8u
+#define ROLE_SCOPE_ADMIN 0x10u
 
 struct auth {
 	bool valid;
@@ -35,6 +40,7 @@ struct auth {
 	char project_id[64];     /* "" when not project scoped */
 	char project_domain_id[64];
 	char domain_id[64];      /* domain-scoped token */
+	bool system;             /* system-scoped token: identity only, compute/image refuse it */
 	unsigned roles;
 	int64_t expires_at;
 };
@@ -53,6 +59,9 @@ enum policy {
 	 * routes an agent needs use them (download for its cache, snapshot upload). */
 	POL_ANY_SVC,          /* any valid token; service: every project's resource */
 	POL_MEMBER_SVC,       /* project member or admin, or role service on any project */
+	/* Identity administration a domain admin may also do (admin role on a domain-scoped
+	 * token): the handler confines it to that domain (identity_domain_admin_may). */
+	POL_DOMAIN_ADMIN,
 };
 
 struct req;

@@ -341,6 +341,19 @@ unsigned db_role_bits(const char *user_id, const char *tt, const char *tid)
 	return bits;
 }
 
+bool db_user_privileged(const char *user_id)
+{
+	sqlite3_stmt *st = db_stmt(
+		"WITH RECURSIVE eff(id) AS (SELECT role_id FROM role_assignments WHERE user_id = ?1 "
+		"UNION SELECT i.implied_role_id FROM implied_roles i JOIN eff ON i.prior_role_id = eff.id) "
+		"SELECT 1 FROM roles r JOIN eff ON r.id = eff.id WHERE r.name IN ('admin', 'service')");
+	bool found;
+	db_bind_text(st, 1, user_id);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	return found;
+}
+
 json_t *db_assignments(const char *user_id, const char *tt, const char *tid, const char *role_id)
 {
 	sqlite3_stmt *st = db_stmt(
@@ -367,7 +380,8 @@ json_t *db_assignments(const char *user_id, const char *tt, const char *tid, con
 int db_token_insert(const char *hash, const struct token_row *t, struct nl_error *err)
 {
 	sqlite3_stmt *st = db_stmt("INSERT INTO tokens (hash, user_id, project_id, domain_id, methods, issued_at, "
-				   "expires_at, audit_id, parent_audit_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+				   "expires_at, audit_id, parent_audit_id, system_scope) "
+				   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
 	db_bind_text(st, 1, hash);
 	db_bind_text(st, 2, t->user_id);
 	db_bind_text(st, 3, t->project_id[0] ? t->project_id : NULL);
@@ -377,6 +391,7 @@ int db_token_insert(const char *hash, const struct token_row *t, struct nl_error
 	sqlite3_bind_int64(st, 7, t->expires_at);
 	db_bind_text(st, 8, t->audit_id);
 	db_bind_text(st, 9, t->parent_audit_id[0] ? t->parent_audit_id : NULL);
+	sqlite3_bind_int(st, 10, t->system ? 1 : 0);
 	return db_exec_stmt(st, err, NULL);
 }
 
@@ -391,8 +406,11 @@ int db_token_get(const char *hash, struct token_row *t)
 		"SELECT t.user_id, u.name, u.domain_id, coalesce(t.project_id, ''), coalesce(p.name, ''), "
 		"coalesce(p.domain_id, ''), coalesce(t.domain_id, ''), t.methods, t.audit_id, "
 		"coalesce(t.parent_audit_id, ''), t.issued_at, t.expires_at, t.revoked, u.enabled, "
-		"coalesce(p.enabled, 1) "
+		"coalesce(p.enabled, 1), "
+		"coalesce(ud.enabled, 1) AND coalesce(pd.enabled, 1) AND coalesce(td.enabled, 1), t.system_scope "
 		"FROM tokens t JOIN users u ON u.id = t.user_id LEFT JOIN projects p ON p.id = t.project_id "
+		"LEFT JOIN domains ud ON ud.id = u.domain_id LEFT JOIN domains pd ON pd.id = p.domain_id "
+		"LEFT JOIN domains td ON td.id = t.domain_id "
 		"WHERE t.hash = ?1");
 	int rc;
 	db_bind_text(st, 1, hash);
@@ -417,6 +435,8 @@ int db_token_get(const char *hash, struct token_row *t)
 	t->revoked = sqlite3_column_int(st, 12) != 0;
 	t->user_enabled = sqlite3_column_int(st, 13) != 0;
 	t->project_enabled = sqlite3_column_int(st, 14) != 0;
+	t->domains_enabled = sqlite3_column_int(st, 15) != 0;
+	t->system = sqlite3_column_int(st, 16) != 0;
 	sqlite3_reset(st);
 	return 0;
 }
@@ -439,6 +459,15 @@ int db_token_revoke_project(const char *project_id, struct nl_error *err)
 {
 	sqlite3_stmt *st = db_stmt("UPDATE tokens SET revoked = 1 WHERE project_id = ?1");
 	db_bind_text(st, 1, project_id);
+	return db_exec_stmt(st, err, NULL);
+}
+
+int db_token_revoke_domain(const char *domain_id, struct nl_error *err)
+{
+	sqlite3_stmt *st = db_stmt("UPDATE tokens SET revoked = 1 WHERE domain_id = ?1 "
+				   "OR project_id IN (SELECT id FROM projects WHERE domain_id = ?1) "
+				   "OR user_id IN (SELECT id FROM users WHERE domain_id = ?1)");
+	db_bind_text(st, 1, domain_id);
 	return db_exec_stmt(st, err, NULL);
 }
 

@@ -48,7 +48,7 @@ int db_role_update(const char *id, const char *name, const char *desc, struct nl
 int db_role_delete(const char *id, struct nl_error *err);
 int db_role_imply(const char *prior_id, const char *implied_id, struct nl_error *err);
 
-/* target_type: "project" or "domain". */
+/* target_type: "project", "domain", or "system" (target_id "all"). */
 int db_grant(const char *user_id, const char *target_type, const char *target_id, const char *role_id,
 	     struct nl_error *err);
 int db_revoke_grant(const char *user_id, const char *target_type, const char *target_id,
@@ -60,6 +60,8 @@ json_t *db_grants_on(const char *user_id, const char *target_type, const char *t
 json_t *db_effective_roles(const char *user_id, const char *target_type, const char *target_id);
 /* Role bits (ROLE_* in api/http.h) for the standard role names, implications applied. */
 unsigned db_role_bits(const char *user_id, const char *target_type, const char *target_id);
+/* True when the user holds admin or service (directly or by implication) on any target. */
+bool db_user_privileged(const char *user_id);
 /* Assignment rows [{user_id, target_type, target_id, role_id, user_name, role_name,
  * target_name, target_domain_id, user_domain_id}] with optional filters (NULL = any). */
 json_t *db_assignments(const char *user_id, const char *target_type, const char *target_id,
@@ -70,9 +72,13 @@ struct token_row {
 	char project_id[64], project_name[256], project_domain_id[64];
 	char domain_id[64];
 	char methods[64];
+	bool system;   /* scoped to the system (target "system"/"all") */
 	char audit_id[32], parent_audit_id[32];
 	int64_t issued_at, expires_at;
 	bool revoked, user_enabled, project_enabled;
+	/* The user's domain, the project's domain and a domain scope are all enabled
+	 * (Keystone: a disabled domain disables everything in it). */
+	bool domains_enabled;
 };
 int db_token_insert(const char *hash, const struct token_row *t, struct nl_error *err);
 /* 0 found, 1 not found. */
@@ -80,6 +86,8 @@ int db_token_get(const char *hash, struct token_row *t);
 int db_token_revoke(const char *hash, struct nl_error *err);
 int db_token_revoke_user(const char *user_id, struct nl_error *err);
 int db_token_revoke_project(const char *project_id, struct nl_error *err);
+/* Every token of the domain's users, scoped to its projects, or scoped to it. */
+int db_token_revoke_domain(const char *domain_id, struct nl_error *err);
 int db_token_purge_expired(int64_t before_us, struct nl_error *err);
 
 #endif

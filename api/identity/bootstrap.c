@@ -71,7 +71,8 @@ static int boot_tx(void *p, struct nl_error *err)
 		if (db_user_insert(user, "admin", "default", c->hash, true, proj, NULL, NULL, err))
 			return -1;
 	}
-	return db_grant(user, "project", proj, admin, err);
+	/* Keystone's bootstrap also makes the admin user admin of the system. */
+	return db_grant(user, "project", proj, admin, err) || db_grant(user, "system", "all", admin, err) ? -1 : 0;
 }
 
 int identity_bootstrap(const char *password, char *out, size_t outlen, struct nl_error *err)

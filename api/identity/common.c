@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/auth.h"
 #include "api/handlers.h"
 #include "api/identity/identity.h"
 #include "api/render.h"
@@ -191,6 +192,46 @@ int identity_not_found(struct nl_error *err, const char *what, const char *id)
 {
 	nl_err_set(err, 404, "Could not find %s: %s.", what, id);
 	return -1;
+}
+
+int identity_forbidden(const struct req *r, struct nl_error *err)
+{
+	nl_err_set(err, 403, "You are not authorized to perform the requested action: %s.",
+		   r->route && r->route->rule ? r->route->rule : "");
+	return -1;
+}
+
+int identity_domain_admin_may(const struct req *r, const char *domain_id, struct nl_error *err)
+{
+	if (r->auth.roles & ROLE_ADMIN)
+		return 0;
+	if (auth_is_domain_admin(&r->auth) && domain_id && !strcmp(domain_id, r->auth.domain_id))
+		return 0;
+	return identity_forbidden(r, err);
+}
+
+int identity_domain_admin_may_user(const struct req *r, const char *user_id, struct nl_error *err)
+{
+	if (r->auth.roles & ROLE_ADMIN)
+		return 0;
+	json_t *u = db_user_get(user_id);
+	int rc;
+	if (!u)
+		return identity_not_found(err, "user", user_id);
+	rc = identity_domain_admin_may(r, json_string_value(json_object_get(u, "domain_id")), err);
+	json_decref(u);
+	if (rc == 0 && db_user_privileged(user_id))
+		rc = identity_forbidden(r, err);
+	return rc;
+}
+
+bool identity_domain_grantable_role(const char *role_id)
+{
+	json_t *role = db_role_get(role_id);
+	const char *n = json_string_value(json_object_get(role, "name"));
+	bool ok = n && (!strcmp(n, "member") || !strcmp(n, "reader"));
+	json_decref(role);
+	return ok;
 }
 
 /* ---- the one Keystone error renderer ---- */

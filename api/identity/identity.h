@@ -72,5 +72,18 @@ int entity_delete(struct resp *out, const struct ident_entity *e, const char *id
 
 /* Error helpers with Keystone's wording. */
 int identity_not_found(struct nl_error *err, const char *what, const char *id);
+/* 403 "You are not authorized to perform the requested action: <route rule>." */
+int identity_forbidden(const struct req *r, struct nl_error *err);
+
+/* Domain admins (admin role on a domain-scoped token, routes with POL_DOMAIN_ADMIN):
+ * 0 for the cloud admin, or for a domain admin when domain_id (the object's domain) is
+ * the token's domain; otherwise 403. */
+int identity_domain_admin_may(const struct req *r, const char *domain_id, struct nl_error *err);
+/* The same for an existing user, who must also not be privileged (hold admin or service
+ * on any target): a domain admin cannot take over the cloud admin's or an agent's account
+ * that lives in its domain. 404 when the user does not exist. */
+int identity_domain_admin_may_user(const struct req *r, const char *user_id, struct nl_error *err);
+/* The roles a domain admin may grant and revoke (Keystone's domain_managed_target_role). */
+bool identity_domain_grantable_role(const char *role_id);
 
 #endif

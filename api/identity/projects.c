@@ -1,6 +1,7 @@
 /* /v3/projects and /v3/domains. */
 #include <string.h>
 
+#include "api/auth.h"
 #include "api/handlers.h"
 #include "api/identity/identity.h"
 #include "common/util.h"
@@ -70,19 +71,30 @@ static const char *str(const spec_str_t *s) { return s->set && !s->null ? s->v :
 /* ---- projects ---- */
 int project_list(struct req *r, struct resp *out, struct nl_error *err)
 {
-	(void)err;
+	const char *domain = req_query(r, "domain_id");
+	if (!(r->auth.roles & ROLE_ADMIN)) {   /* a domain admin: its own domain's projects */
+		if (domain && identity_domain_admin_may(r, domain, err))
+			return -1;
+		domain = r->auth.domain_id;
+	}
 	return entity_reply_list(r, out, &ENT_PROJECT,
-				 db_project_list(req_query(r, "domain_id"), req_query(r, "name"),
+				 db_project_list(domain, req_query(r, "name"),
 						 identity_query_bool(r, "enabled"), req_query(r, "parent_id")));
 }
 
 int project_show(struct req *r, struct resp *out, struct nl_error *err)
 {
 	const char *id = req_param(r, 0);
-	/* identity:get_project: admin, or a token scoped to that project. */
+	/* identity:get_project: admin, a token scoped to that project, or its domain's admin. */
 	if (!(r->auth.roles & ROLE_ADMIN) && strcmp(id, r->auth.project_id)) {
-		nl_err_set(err, 403, "You are not authorized to perform the requested action: identity:get_project.");
-		return -1;
+		json_t *p = auth_is_domain_admin(&r->auth) ? db_project_get(id) : NULL;
+		bool ok = p && !strcmp(json_string_value(json_object_get(p, "domain_id")), r->auth.domain_id);
+		json_decref(p);
+		if (!ok) {
+			nl_err_set(err, 403, "You are not authorized to perform the requested action: "
+				   "identity:get_project.");
+			return -1;
+		}
 	}
 	return entity_show(out, &ENT_PROJECT, id, err);
 }
@@ -189,7 +201,13 @@ static int domain_update_tx(void *p, struct nl_error *err)
 		nl_err_set(err, 403, "The default domain cannot be disabled.");
 		return -1;
 	}
-	return db_domain_update(c->id, str(&c->in->name), str(&c->in->description), tri(&c->in->enabled), err);
+	if (db_domain_update(c->id, str(&c->in->name), str(&c->in->description), tri(&c->in->enabled), err))
+		return -1;
+	/* Disabling a domain revokes the tokens of its users and of its projects, and
+	 * domain-scoped ones (checked on every request too), as a disabled project's. */
+	if (c->in->enabled.set && !c->in->enabled.v)
+		return db_token_revoke_domain(c->id, err);
+	return 0;
 }
 
 int domain_update(struct req *r, struct resp *out, struct nl_error *err)

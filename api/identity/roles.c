@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/auth.h"
 #include "api/handlers.h"
 #include "api/identity/identity.h"
 #include "common/util.h"
@@ -89,6 +90,13 @@ struct grant_ctx { const char *tt, *target, *user, *role; bool del; };
 
 static void grant_from(struct req *r, struct grant_ctx *c)
 {
+	if (strncmp(r->url, "/v3/system/", 11) == 0) {   /* /v3/system/users/{u}/roles[/{r}] */
+		c->tt = "system";
+		c->target = "all";
+		c->user = req_param(r, 0);
+		c->role = req_param(r, 1);
+		return;
+	}
 	c->tt = strncmp(r->url, "/v3/projects/", 13) == 0 ? "project" : "domain";
 	c->target = req_param(r, 0);
 	c->user = req_param(r, 1);
@@ -99,8 +107,31 @@ static void grant_from(struct req *r, struct grant_ctx *c)
 static int grant_check_refs(const struct grant_ctx *c, struct nl_error *err)
 {
 	return entity_must_exist(&ENT_USER, c->user, err) ||
-	       entity_must_exist(!strcmp(c->tt, "project") ? &ENT_PROJECT : &ENT_DOMAIN, c->target, err) ||
+	       (strcmp(c->tt, "system") &&
+		entity_must_exist(!strcmp(c->tt, "project") ? &ENT_PROJECT : &ENT_DOMAIN, c->target, err)) ||
 	       (c->role && entity_must_exist(&ENT_ROLE, c->role, err)) ? -1 : 0;
+}
+
+/* A domain admin (POL_DOMAIN_ADMIN routes) acts only on its own domain or a project of
+ * it, for a user of its domain, and grants or revokes only member and reader: it cannot
+ * hand out admin or service (no way up to the cloud admin). 404s come first, as for the
+ * cloud admin. */
+static int grant_domain_admin_may(const struct req *r, const struct grant_ctx *c, struct nl_error *err)
+{
+	if (r->auth.roles & ROLE_ADMIN)
+		return 0;
+	if (grant_check_refs(c, err))
+		return -1;
+	json_t *u = db_user_get(c->user);
+	json_t *t = !strcmp(c->tt, "project") ? db_project_get(c->target) : NULL;
+	const char *tdom = t ? json_string_value(json_object_get(t, "domain_id")) : c->target;
+	int rc = identity_domain_admin_may(r, json_string_value(json_object_get(u, "domain_id")), err) ||
+		 identity_domain_admin_may(r, tdom, err) ? -1 : 0;
+	json_decref(u);
+	json_decref(t);
+	if (rc == 0 && r->method != M_GET && r->method != M_HEAD && !identity_domain_grantable_role(c->role))
+		rc = identity_forbidden(r, err);
+	return rc;
 }
 
 static int grant_tx(void *p, struct nl_error *err)
@@ -123,6 +154,8 @@ int grant_put(struct req *r, struct resp *out, struct nl_error *err)
 {
 	struct grant_ctx c = { 0 };
 	grant_from(r, &c);
+	if (grant_domain_admin_may(r, &c, err))
+		return -1;
 	if (db_tx_run(grant_tx, &c, err))
 		return -1;
 	out->status = 204;
@@ -133,6 +166,8 @@ int grant_delete(struct req *r, struct resp *out, struct nl_error *err)
 {
 	struct grant_ctx c = { .del = true };
 	grant_from(r, &c);
+	if (grant_domain_admin_may(r, &c, err))
+		return -1;
 	if (db_tx_run(grant_tx, &c, err))
 		return -1;
 	out->status = 204;
@@ -143,6 +178,8 @@ int grant_check(struct req *r, struct resp *out, struct nl_error *err)
 {
 	struct grant_ctx c = { 0 };
 	grant_from(r, &c);
+	if (grant_domain_admin_may(r, &c, err))
+		return -1;
 	if (grant_check_refs(&c, err))
 		return -1;
 	if (!db_grant_exists(c.user, c.tt, c.target, c.role)) {
@@ -158,6 +195,8 @@ int grant_list(struct req *r, struct resp *out, struct nl_error *err)
 {
 	struct grant_ctx c = { 0 };
 	grant_from(r, &c);
+	if (grant_domain_admin_may(r, &c, err))
+		return -1;
 	if (grant_check_refs(&c, err))
 		return -1;
 	return entity_reply_list(r, out, &ENT_ROLE, db_grants_on(c.user, c.tt, c.target));
@@ -183,6 +222,13 @@ static json_t *assignment_view(json_t *row, const char *role_id, const char *rol
 			json_object_set_new(target, "domain", json_pack("{s:s, s:s}", "id", s(row, "target_domain_id"),
 									"name", s(row, "target_domain_name")));
 	}
+	if (!strcmp(tt, "system")) {
+		json_decref(target);
+		snprintf(url, sizeof(url), "%s/v3/system/users/%s/roles/%s", service_base_url(SVC_IDENTITY),
+			 s(row, "user_id"), role_id);
+		return json_pack("{s:o, s:o, s:{s:{s:b}}, s:{s:s}}", "role", role, "user", user, "scope", "system",
+				 "all", 1, "links", "assignment", url);
+	}
 	snprintf(url, sizeof(url), "%s/v3/%ss/%s/users/%s/roles/%s", service_base_url(SVC_IDENTITY), tt,
 		 s(row, "target_id"), s(row, "user_id"), role_id);
 	return json_pack("{s:o, s:o, s:{s:o}, s:{s:s}}", "role", role, "user", user, "scope", tt, target,
@@ -192,7 +238,8 @@ static json_t *assignment_view(json_t *row, const char *role_id, const char *rol
 int role_assignment_list(struct req *r, struct resp *out, struct nl_error *err)
 {
 	const char *project = req_query(r, "scope.project.id"), *domain = req_query(r, "scope.domain.id");
-	const char *tt = project ? "project" : domain ? "domain" : NULL;
+	const char *system = req_query(r, "scope.system");
+	const char *tt = project ? "project" : domain ? "domain" : system ? "system" : NULL;
 	const char *role_filter = req_query(r, "role.id");
 	bool names = identity_query_bool(r, "include_names") > 0;
 	bool effective = identity_query_bool(r, "effective") > 0;
@@ -200,13 +247,14 @@ int role_assignment_list(struct req *r, struct resp *out, struct nl_error *err)
 	size_t i;
 	(void)err;
 
-	if (req_query(r, "group.id") || req_query(r, "scope.system")) {
-		/* No groups and no system scope here: nothing can match. */
+	if (req_query(r, "group.id") || (system && strcmp(system, "all"))) {
+		/* No groups here, and the only system is "all": nothing can match. */
 		resp_json(out, 200, json_pack("{s:o, s:o}", "role_assignments", list, "links", identity_collection_links(r)));
 		return 0;
 	}
 	/* With effective=true a role filter applies to implied roles too, so filter after expanding. */
-	rows = db_assignments(req_query(r, "user.id"), tt, project ? project : domain, effective ? NULL : role_filter);
+	rows = db_assignments(req_query(r, "user.id"), tt, project ? project : domain ? domain : system,
+			      effective ? NULL : role_filter);
 	json_array_foreach(rows, i, row) {
 		if (!effective) {
 			json_array_append_new(list, assignment_view(row, s(row, "role_id"), s(row, "role_name"), names));

@@ -88,6 +88,12 @@ void token_hash(const char *token, char out[65])
 	nl_hex(h, sizeof(h), out);
 }
 
+bool token_row_live(const struct token_row *t)
+{
+	return !t->revoked && t->expires_at > nl_now_us() && t->user_enabled && t->project_enabled &&
+	       t->domains_enabled;
+}
+
 static void random_b64(size_t nbytes, char *out, size_t outlen)
 {
 	unsigned char buf[64];
@@ -109,6 +115,14 @@ static json_t *find_domain(const char *id, const char *name)
 	if (name)
 		return db_domain_find(name);
 	return NULL;
+}
+
+static bool domain_enabled(const char *id)
+{
+	json_t *d = db_domain_get(id);
+	bool on = d && json_integer_value(json_object_get(d, "enabled"));
+	json_decref(d);
+	return on;
 }
 
 static json_t *token_body(const struct token_row *t, json_t *roles, bool with_catalog)
@@ -138,16 +152,22 @@ static json_t *token_body(const struct token_row *t, json_t *roles, bool with_ca
 			"domain", "id", t->project_domain_id, "name", pd ? jstr(pd, "name") : "",
 			"id", t->project_id, "name", t->project_name));
 		json_object_set_new(tok, "is_domain", json_false());
+		/* keystonemiddleware passes it on as X-Is-Admin-Project. */
+		json_object_set_new(tok, "is_admin_project",
+				    json_boolean(auth_project_scope(t->project_name, t->project_domain_id) ==
+						 SCOPE_ADMIN_PROJECT));
 		json_decref(pd);
 	} else if (t->domain_id[0]) {
 		json_t *d = db_domain_get(t->domain_id);
 		json_object_set_new(tok, "domain", json_pack("{s:s, s:s}", "id", t->domain_id,
 							     "name", d ? jstr(d, "name") : ""));
 		json_decref(d);
+	} else if (t->system) {
+		json_object_set_new(tok, "system", json_pack("{s:b}", "all", 1));
 	}
 	if (roles)
 		json_object_set_new(tok, "roles", roles);
-	if (with_catalog && (t->project_id[0] || t->domain_id[0]))
+	if (with_catalog && (t->project_id[0] || t->domain_id[0] || t->system))
 		json_object_set(tok, "catalog", catalog_get());
 	return json_pack("{s:o}", "token", tok);
 }
@@ -159,6 +179,8 @@ static json_t *scope_roles(const struct token_row *t)
 		return db_effective_roles(t->user_id, "project", t->project_id);
 	if (t->domain_id[0])
 		return db_effective_roles(t->user_id, "domain", t->domain_id);
+	if (t->system)
+		return db_effective_roles(t->user_id, "system", "all");
 	return NULL;
 }
 
@@ -229,7 +251,7 @@ int token_issue(struct req *r, struct resp *out, struct nl_error *err)
 		struct token_row old;
 		char h[65];
 		token_hash(in->token_id.v, h);
-		if (db_token_get(h, &old) || old.revoked || old.expires_at <= nl_now_us() || !old.user_enabled) {
+		if (db_token_get(h, &old) || !token_row_live(&old)) {
 			nl_err_set(err, 401, unauthorized);
 			return -1;
 		}
@@ -248,7 +270,10 @@ int token_issue(struct req *r, struct resp *out, struct nl_error *err)
 			   by_token ? "token" : "password");
 		return -1;
 	}
-	if (!user) {
+	/* A user of a disabled domain cannot authenticate (keystone/identity/core.py
+	 * assert_domain_enabled): the same 401 as a wrong password. */
+	if (!user || !domain_enabled(jstr(user, "domain_id"))) {
+		json_decref(user);
 		nl_err_set(err, 401, unauthorized);
 		return -1;
 	}
@@ -273,7 +298,8 @@ int token_issue(struct req *r, struct resp *out, struct nl_error *err)
 					p = db_project_find(jstr(d, "id"), sc.project_name.v);
 				json_decref(d);
 			}
-			if (!p || !json_integer_value(json_object_get(p, "enabled"))) {
+			if (!p || !json_integer_value(json_object_get(p, "enabled")) ||
+			    !domain_enabled(jstr(p, "domain_id"))) {
 				json_decref(p);
 				nl_err_set(err, 401, unauthorized);
 				return -1;
@@ -284,21 +310,31 @@ int token_issue(struct req *r, struct resp *out, struct nl_error *err)
 			json_decref(p);
 		} else if (sc.scope_domain.set) {
 			json_t *d = find_domain(sc.domain_id.v, sc.domain_name.v);
-			if (!d) {
+			if (!d || !json_integer_value(json_object_get(d, "enabled"))) {
+				json_decref(d);
 				nl_err_set(err, 401, unauthorized);
 				return -1;
 			}
 			snprintf(t.domain_id, sizeof(t.domain_id), "%s", jstr(d, "id"));
 			json_decref(d);
 		} else if (sc.scope_system.set) {
-			nl_err_set(err, 401, "System-scoped tokens are not supported by novalite.");
-			return -1;
+			json_t *all = json_object_get(sc.scope_system.v, "all");
+			if (!json_is_object(sc.scope_system.v) || !json_is_true(all) || json_object_size(sc.scope_system.v) != 1) {
+				nl_err_set(err, 400, "Invalid input for field 'scope': the system scope must be "
+					   "{\"all\": true}.");
+				return -1;
+			}
+			t.system = true;
 		}
 		roles = scope_roles(&t);
 		if (roles && json_array_size(roles) == 0) {
 			json_decref(roles);
-			nl_err_set(err, 401, "User %s has no access to %s %s", t.user_id,
-				   t.project_id[0] ? "project" : "domain", t.project_id[0] ? t.project_id : t.domain_id);
+			if (t.system)
+				nl_err_set(err, 401, "User %s has no access to the system", t.user_id);
+			else
+				nl_err_set(err, 401, "User %s has no access to %s %s", t.user_id,
+					   t.project_id[0] ? "project" : "domain",
+					   t.project_id[0] ? t.project_id : t.domain_id);
 			return -1;
 		}
 	}
@@ -320,8 +356,11 @@ int token_issue(struct req *r, struct resp *out, struct nl_error *err)
 	return 0;
 }
 
-/* identity:validate_token / revoke_token: admin, service, or the token's own user. */
-static int subject(struct req *r, struct token_row *t, char h[65], struct nl_error *err)
+/* The X-Subject-Token's row, and the policy on it (keystone/common/policies/token.py):
+ * identity:validate_token is admin, service or the token's own user; revoke_token is
+ * admin or the token's own user only, so a service account (every compute agent holds
+ * one) cannot log other users out. */
+static int subject(struct req *r, struct token_row *t, char h[65], bool service_may, struct nl_error *err)
 {
 	const char *s = req_header(r, "X-Subject-Token");
 	if (!s || !*s) {
@@ -331,12 +370,13 @@ static int subject(struct req *r, struct token_row *t, char h[65], struct nl_err
 		return -1;
 	}
 	token_hash(s, h);
-	if (db_token_get(h, t) || t->revoked || t->expires_at <= nl_now_us() || !t->user_enabled) {
+	if (db_token_get(h, t) || !token_row_live(t)) {
 		/* keystone/token/provider.py validate_token: the token itself is never echoed. */
 		nl_err_set(err, 404, "Failed to validate token");
 		return -1;
 	}
-	if (!(r->auth.roles & (ROLE_ADMIN | ROLE_SERVICE)) && strcmp(t->user_id, r->auth.user_id)) {
+	unsigned may = ROLE_ADMIN | (service_may ? ROLE_SERVICE : 0);
+	if (!(r->auth.roles & may) && strcmp(t->user_id, r->auth.user_id)) {
 		nl_err_set(err, 403, "You are not authorized to perform the requested action: %s.", r->route->rule);
 		return -1;
 	}
@@ -347,7 +387,7 @@ int token_validate(struct req *r, struct resp *out, struct nl_error *err)
 {
 	struct token_row t;
 	char h[65];
-	if (subject(r, &t, h, err))
+	if (subject(r, &t, h, true, err))
 		return -1;
 	resp_json(out, 200, token_body(&t, scope_roles(&t), !req_query(r, "nocatalog")));
 	resp_header(out, "X-Subject-Token", req_header(r, "X-Subject-Token"));
@@ -360,7 +400,7 @@ int token_revoke(struct req *r, struct resp *out, struct nl_error *err)
 {
 	struct token_row t;
 	char h[65];
-	if (subject(r, &t, h, err) || db_tx_run(revoke_tx, h, err))
+	if (subject(r, &t, h, false, err) || db_tx_run(revoke_tx, h, err))
 		return -1;
 	out->status = 204;
 	return 0;

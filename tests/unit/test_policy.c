@@ -211,6 +211,98 @@ static void test_service_wide(void **state)
 	}
 }
 
+/* auth_scope_roles(): the admin role is the cloud admin's only on the admin project. */
+static void test_scope_roles(void **state)
+{
+	(void)state;
+	static const struct { unsigned bits; enum auth_scope scope; unsigned want; } t[] = {
+		{ ROLE_ADMIN | ROLE_MEMBER | ROLE_READER, SCOPE_ADMIN_PROJECT, ROLE_ADMIN | ROLE_MEMBER | ROLE_READER },
+		{ ROLE_ADMIN | ROLE_MEMBER | ROLE_READER, SCOPE_PROJECT, ROLE_SCOPE_ADMIN | ROLE_MEMBER | ROLE_READER },
+		{ ROLE_ADMIN | ROLE_MEMBER | ROLE_READER, SCOPE_DOMAIN, ROLE_SCOPE_ADMIN | ROLE_MEMBER | ROLE_READER },
+		{ ROLE_ADMIN | ROLE_MEMBER | ROLE_READER, SCOPE_NONE, 0 },
+		{ ROLE_ADMIN | ROLE_MEMBER | ROLE_READER, SCOPE_SYSTEM, ROLE_ADMIN | ROLE_MEMBER | ROLE_READER },
+		{ ROLE_MEMBER | ROLE_READER, SCOPE_ADMIN_PROJECT, ROLE_MEMBER | ROLE_READER },
+		{ ROLE_SERVICE, SCOPE_PROJECT, ROLE_SERVICE },
+		{ ROLE_SERVICE | ROLE_ADMIN, SCOPE_PROJECT, ROLE_SERVICE | ROLE_SCOPE_ADMIN },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (auth_scope_roles(t[i].bits, t[i].scope) != t[i].want)
+			fail_msg("case %zu: got %#x", i, auth_scope_roles(t[i].bits, t[i].scope));
+	assert_int_equal(auth_project_scope("admin", "default"), SCOPE_ADMIN_PROJECT);
+	assert_int_equal(auth_project_scope("admin", "d2"), SCOPE_PROJECT);
+	assert_int_equal(auth_project_scope("admin2", "default"), SCOPE_PROJECT);
+}
+
+/* A project admin or domain admin passes no admin persona on compute; only a domain
+ * admin (domain-scoped) passes POL_DOMAIN_ADMIN, and only the cloud admin POL_ADMIN. */
+static void test_scoped_admins(void **state)
+{
+	(void)state;
+	const unsigned sa = ROLE_SCOPE_ADMIN | ROLE_MEMBER | ROLE_READER;
+	static const struct { enum service svc; enum policy pol; bool domain_scope; bool want; } t[] = {
+		{ SVC_COMPUTE, POL_ADMIN, false, false },   /* admin on an ordinary project */
+		{ SVC_COMPUTE, POL_ADMIN, true, false },    /* admin on a domain */
+		{ SVC_COMPUTE, POL_MEMBER, false, true },   /* still a member of its project */
+		{ SVC_COMPUTE, POL_MEMBER, true, false },
+		{ SVC_COMPUTE, POL_SERVICE, false, false },
+		{ SVC_IDENTITY, POL_ADMIN, true, false },
+		{ SVC_IDENTITY, POL_DOMAIN_ADMIN, true, true },
+		{ SVC_IDENTITY, POL_DOMAIN_ADMIN, false, false },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct req r;
+		struct route rt;
+		struct nl_error err = { 0 };
+		make_req(&r, &rt, t[i].svc, t[i].pol, "rule:x", sa, t[i].domain_scope ? "" : "p1", "u1");
+		if (t[i].domain_scope)
+			snprintf(r.auth.domain_id, sizeof(r.auth.domain_id), "d1");
+		int rc = policy_check(&r, &err);
+		if ((rc == 0) != t[i].want)
+			fail_msg("case %zu: got %s", i, rc ? "deny" : "allow");
+		assert_false(auth_is_admin(&r.auth));
+	}
+	/* the cloud admin passes POL_DOMAIN_ADMIN */
+	struct req r;
+	struct route rt;
+	struct nl_error err = { 0 };
+	make_req(&r, &rt, SVC_IDENTITY, POL_DOMAIN_ADMIN, "identity:list_users",
+		 ROLE_ADMIN | ROLE_MEMBER | ROLE_READER, "p1", "u1");
+	assert_int_equal(policy_check(&r, &err), 0);
+	make_req(&r, &rt, SVC_IDENTITY, POL_DOMAIN_ADMIN, "identity:list_users", ROLE_MEMBER | ROLE_READER, "p1", "u1");
+	assert_int_equal(policy_check(&r, &err), -1);
+	assert_string_equal(err.msg, "You are not authorized to perform the requested action: identity:list_users.");
+}
+
+/* A system-scoped token: the cloud admin on identity, refused by every compute and image
+ * policy (Nova's scope_types are ['project']), public routes aside. */
+static void test_system_scope(void **state)
+{
+	(void)state;
+	static const struct { enum service svc; enum policy pol; bool want; } t[] = {
+		{ SVC_IDENTITY, POL_ADMIN, true },
+		{ SVC_IDENTITY, POL_ANY, true },
+		{ SVC_COMPUTE, POL_ANY, false },
+		{ SVC_COMPUTE, POL_READER, false },
+		{ SVC_COMPUTE, POL_ADMIN, false },
+		{ SVC_IMAGE, POL_ANY_SVC, false },
+		{ SVC_INTERNAL, POL_SERVICE, false },
+		{ SVC_COMPUTE, POL_PUBLIC, true },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct req r;
+		struct route rt;
+		struct nl_error err = { 0 };
+		make_req(&r, &rt, t[i].svc, t[i].pol, "os_compute_api:os-services:list",
+			 ROLE_ADMIN | ROLE_MEMBER | ROLE_READER, "", "u1");
+		r.auth.system = true;
+		int rc = policy_check(&r, &err);
+		if ((rc == 0) != t[i].want)
+			fail_msg("case %zu: got %s", i, rc ? "deny" : "allow");
+		if (rc && t[i].svc == SVC_COMPUTE)
+			assert_string_equal(err.msg, "Policy doesn't allow os_compute_api:os-services:list to be performed.");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +312,9 @@ int main(void)
 		cmocka_unit_test(test_message_uses_route_rule),
 		cmocka_unit_test(test_domain_scoped_token),
 		cmocka_unit_test(test_service_wide),
+		cmocka_unit_test(test_scope_roles),
+		cmocka_unit_test(test_scoped_admins),
+		cmocka_unit_test(test_system_scope),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }
