@@ -66,7 +66,8 @@ static void usage(FILE *f)
 		"  --print-sample-config  print every option with its default and exit\n"
 		"  --help                 this text\n\n"
 		"Writes DIR/openrc (admin credentials, mode 0600) once ready, and DIR/compute-openrc (the\n"
-		"compute agents' service credentials); stops cleanly on SIGTERM.\n");
+		"shared agent identity; novalite-manage agent create NAME mints one per agent); stops\n"
+		"cleanly on SIGTERM.\n");
 }
 
 /* Whether an executable named `name` is in one of PATH's directories (for the banner's
@@ -186,6 +187,11 @@ static int write_compute_openrc(const char *path, const char *password)
 	return rc;
 }
 
+/* The embedded agent's own identity: a service user of its own, so the hosts it claims
+ * are out of reach of every other agent, the compute-openrc holders included. Its
+ * password is new at every start and never written anywhere. */
+#define EMBEDDED_AGENT_USER "novalite-embedded-agent"
+
 static int start_embedded_agent(const char *password, struct nl_error *err)
 {
 	struct agent_config ac;
@@ -196,7 +202,7 @@ static int start_embedded_agent(const char *password, struct nl_error *err)
 	gethostname(hn, sizeof(hn) - 1);
 	snprintf(ac.api_url, sizeof(ac.api_url), "http://%s:%d", host, g_config.internal_port);
 	snprintf(ac.auth_url, sizeof(ac.auth_url), "http://%s:%d/v3", host, g_config.identity_port);
-	snprintf(ac.username, sizeof(ac.username), "novalite-compute");
+	snprintf(ac.username, sizeof(ac.username), "%s", EMBEDDED_AGENT_USER);
 	snprintf(ac.password, sizeof(ac.password), "%s", password);
 	snprintf(ac.project_name, sizeof(ac.project_name), "service");
 	snprintf(ac.libvirt_uri, sizeof(ac.libvirt_uri), "%s", g_config.libvirt_uri);
@@ -334,7 +340,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	catalog_init();
-	if (g_config.embedded_agent && start_embedded_agent(svc_pw, &err)) {
+	char agent_pw[300] = "";
+	if (g_config.embedded_agent &&
+	    identity_bootstrap_service_user(EMBEDDED_AGENT_USER, NULL, agent_pw, sizeof(agent_pw), &err)) {
+		log_error("embedded compute agent's identity: %s", err.msg);
+		server_stop();
+		return 1;
+	}
+	int agent_rc = g_config.embedded_agent ? start_embedded_agent(agent_pw, &err) : 0;
+	explicit_bzero(agent_pw, sizeof(agent_pw));
+	if (agent_rc) {
 		log_error("embedded compute agent: %s", err.msg);
 		internal_shutdown();
 		server_stop();
