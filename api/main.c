@@ -3,6 +3,7 @@
  * Start-up: flags and config → state dir → DB open + migrations → bootstrap →
  * listeners → openrc written (the "ready" signal scripts wait for) → wait for
  * SIGTERM/SIGINT → stop listeners → exit 0. Bad flags or config: one line, exit 2. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -198,6 +199,12 @@ static int start_embedded_agent(const char *password, struct nl_error *err)
 	char hn[128] = "localhost";
 	const char *host = g_config.public_host[0] ? g_config.public_host : g_config.bind;
 
+	unsigned char ip[16];
+	/* The API takes console addresses on loopback or the registered literal only. */
+	if (inet_pton(AF_INET, g_config.vnc_listen, ip) != 1 && inet_pton(AF_INET6, g_config.vnc_listen, ip) != 1) {
+		nl_err_set(err, 400, "[compute] vnc_listen '%s' is not an IPv4 or IPv6 address.", g_config.vnc_listen);
+		return -1;
+	}
 	agent_config_defaults(&ac);
 	gethostname(hn, sizeof(hn) - 1);
 	snprintf(ac.api_url, sizeof(ac.api_url), "http://%s:%d", host, g_config.internal_port);

@@ -4,6 +4,7 @@
  * Start-up: flags → credentials (an openrc file, or OS_* variables) → agent_run() on the
  * main thread until SIGTERM/SIGINT, which a signal thread turns into agent_stop().
  * Exit 0 on a clean stop, 1 when the agent cannot start, 2 on bad flags or credentials. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -249,7 +250,14 @@ int main(int argc, char **argv)
 		case 'N': rc = set_str(cfg.network_mode, sizeof(cfg.network_mode), optarg, "--network-mode"); break;
 		case 'W': rc = set_str(cfg.network_name, sizeof(cfg.network_name), optarg, "--network-name"); break;
 		case 'B': rc = set_str(cfg.network_bridge, sizeof(cfg.network_bridge), optarg, "--network-bridge"); break;
-		case 'X': rc = set_str(cfg.vnc_listen, sizeof(cfg.vnc_listen), optarg, "--vnc-listen"); break;
+		case 'X': {
+			/* The API takes console addresses on loopback or this registered literal only. */
+			unsigned char ip[16];
+			if (inet_pton(AF_INET, optarg, ip) != 1 && inet_pton(AF_INET6, optarg, ip) != 1)
+				return die2("--vnc-listen: '%s' is not an IPv4 or IPv6 address", optarg);
+			rc = set_str(cfg.vnc_listen, sizeof(cfg.vnc_listen), optarg, "--vnc-listen");
+			break;
+		}
 		case 'T': case 'S': case 'I': case 'M': {
 			int *dst = opt == 'T' ? &cfg.shutdown_timeout_s : opt == 'S' ? &cfg.sync_interval_s
 				   : opt == 'I' ? &cfg.image_cache_sweep_s : &cfg.image_cache_min_age_s;

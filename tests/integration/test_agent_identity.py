@@ -371,3 +371,11 @@ def test_embedded_agent_has_its_own_identity(tmp_path):
             (d.state_dir / "embedded-agent-openrc").stat().st_mode & 0o077 == 0
     finally:
         lib.stop_daemon(d)
+
+
+def test_agent_refuses_a_vnc_listen_name(tmp_path):
+    p = subprocess.run([compute_bin(), "--vnc-listen", "evil.example",
+                        "--state-dir", str(tmp_path / "st")],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2, p.stderr
+    assert "--vnc-listen" in p.stderr
