@@ -3,6 +3,7 @@
  * Start-up: flags and config → state dir → DB open + migrations → bootstrap →
  * listeners → openrc written (the "ready" signal scripts wait for) → wait for
  * SIGTERM/SIGINT → stop listeners → exit 0. Bad flags or config: one line, exit 2. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -67,7 +68,8 @@ static void usage(FILE *f)
 		"  --print-sample-config  print every option with its default and exit\n"
 		"  --help                 this text\n\n"
 		"Writes DIR/openrc (admin credentials, mode 0600) once ready, and DIR/compute-openrc (the\n"
-		"compute agents' service credentials); stops cleanly on SIGTERM.\n");
+		"shared agent identity; novalite-manage agent create NAME mints one per agent); stops\n"
+		"cleanly on SIGTERM.\n");
 }
 
 /* Whether an executable named `name` is in one of PATH's directories (for the banner's
@@ -187,17 +189,28 @@ static int write_compute_openrc(const char *path, const char *password)
 	return rc;
 }
 
+/* The embedded agent's own identity: a service user of its own, so the hosts it claims
+ * are out of reach of every other agent, the compute-openrc holders included. Its
+ * password is new at every start and never written anywhere. */
+#define EMBEDDED_AGENT_USER "novalite-embedded-agent"
+
 static int start_embedded_agent(const char *password, struct nl_error *err)
 {
 	struct agent_config ac;
 	char hn[128] = "localhost";
 	const char *host = g_config.public_host[0] ? g_config.public_host : g_config.bind;
 
+	unsigned char ip[16];
+	/* The API takes console addresses on loopback or the registered literal only. */
+	if (inet_pton(AF_INET, g_config.vnc_listen, ip) != 1 && inet_pton(AF_INET6, g_config.vnc_listen, ip) != 1) {
+		nl_err_set(err, 400, "[compute] vnc_listen '%s' is not an IPv4 or IPv6 address.", g_config.vnc_listen);
+		return -1;
+	}
 	agent_config_defaults(&ac);
 	gethostname(hn, sizeof(hn) - 1);
 	snprintf(ac.api_url, sizeof(ac.api_url), "http://%s:%d", host, g_config.internal_port);
 	snprintf(ac.auth_url, sizeof(ac.auth_url), "http://%s:%d/v3", host, g_config.identity_port);
-	snprintf(ac.username, sizeof(ac.username), "novalite-compute");
+	snprintf(ac.username, sizeof(ac.username), "%s", EMBEDDED_AGENT_USER);
 	snprintf(ac.password, sizeof(ac.password), "%s", password);
 	snprintf(ac.project_name, sizeof(ac.project_name), "service");
 	snprintf(ac.libvirt_uri, sizeof(ac.libvirt_uri), "%s", g_config.libvirt_uri);
@@ -336,7 +349,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	catalog_init();
-	if (g_config.embedded_agent && start_embedded_agent(svc_pw, &err)) {
+	char agent_pw[300] = "";
+	if (g_config.embedded_agent &&
+	    identity_bootstrap_service_user(EMBEDDED_AGENT_USER, NULL, agent_pw, sizeof(agent_pw), &err)) {
+		log_error("embedded compute agent's identity: %s", err.msg);
+		server_stop();
+		return 1;
+	}
+	int agent_rc = g_config.embedded_agent ? start_embedded_agent(agent_pw, &err) : 0;
+	explicit_bzero(agent_pw, sizeof(agent_pw));
+	if (agent_rc) {
 		log_error("embedded compute agent: %s", err.msg);
 		internal_shutdown();
 		server_stop();

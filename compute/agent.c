@@ -13,6 +13,7 @@
  * after the agent registers anew, and tasks are idempotent. */
 #include "compute/agent.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -198,6 +199,11 @@ static int register_host(struct agent *a, struct agent_host *h, struct nl_error 
 				 (json_int_t)hi.hypervisor_version, "arch", hi.arch, "vcpus", hi.vcpus, "memory_mb",
 				 (json_int_t)hi.memory_mb, "local_gb", (json_int_t)hi.local_gb, "cpu_info",
 				 cpu_info_json(&hi.cpu), "host_ip", a->host_ip);
+	/* Where this host's guests' VNC servers listen: the API accepts console addresses
+	 * there (or on loopback) only. An IP literal; a name is not registered. */
+	unsigned char vnc_ip[16];
+	if (body && (inet_pton(AF_INET, a->cfg.vnc_listen, vnc_ip) == 1 || inet_pton(AF_INET6, a->cfg.vnc_listen, vnc_ip) == 1))
+		json_object_set_new(json_object_get(body, "host"), "vnc_listen", json_string(a->cfg.vnc_listen));
 	int st = api_call(a, "POST", "/internal/v1/hosts", body, REQUEST_TIMEOUT_S, &resp, err);
 	json_decref(body);
 	if (st == HTTP_CANCELLED)

@@ -4,6 +4,7 @@
  * Start-up: flags → credentials (an openrc file, or OS_* variables) → agent_run() on the
  * main thread until SIGTERM/SIGINT, which a signal thread turns into agent_stop().
  * Exit 0 on a clean stop, 1 when the agent cannot start, 2 on bad flags or credentials. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -51,12 +52,15 @@ static void usage(FILE *f)
 		"internal endpoint, runs the tasks it is given through libvirt, reports the results.\n\n"
 		"  --credentials FILE   openrc with OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME,\n"
 		"                       OS_USER_DOMAIN_NAME, OS_PROJECT_DOMAIN_NAME, NOVALITE_INTERNAL_URL\n"
-		"                       (novalite-api writes STATE/compute-openrc); without it, the same\n"
-		"                       variables are read from the environment\n"
+		"                       and NOVALITE_AGENT_NAME: novalite-manage agent create NAME writes\n"
+		"                       one per agent (its own identity); STATE/compute-openrc is the\n"
+		"                       shared one. Without it, the same variables are read from the\n"
+		"                       environment\n"
 		"  --api-url URL        internal endpoint (default: NOVALITE_INTERNAL_URL, else\n"
 		"                       http://127.0.0.1:8790)\n"
 		"  --host NAME          host name (default: this machine's); with --fake-hosts, the prefix\n"
-		"  --agent NAME         agent name the tasks are polled with (default: the host name)\n"
+		"  --agent NAME         agent name the tasks are polled with (default: NOVALITE_AGENT_NAME,\n"
+		"                       else the host name)\n"
 		"  --libvirt-uri URI    test:///default (the fake hypervisor, default) or qemu:///system\n"
 		"  --fake-hosts N       present N fake hosts named HOST0001..HOSTNNNN (default: one host)\n"
 		"  --fake-vcpus N       vCPUs of each fake host (default: 16)\n"
@@ -132,6 +136,7 @@ static char *field_for(struct agent_config *cfg, const char *key, size_t *len)
 		K("OS_USER_DOMAIN_NAME", user_domain),
 		K("OS_PROJECT_DOMAIN_NAME", project_domain),
 		K("NOVALITE_INTERNAL_URL", api_url),
+		K("NOVALITE_AGENT_NAME", agent_name),   /* novalite-manage agent create: the name it holds */
 #undef K
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -177,7 +182,7 @@ static void load_env(struct agent_config *cfg)
 {
 	static const char *const keys[] = { "OS_AUTH_URL", "OS_USERNAME", "OS_PASSWORD", "OS_PROJECT_NAME",
 					    "OS_USER_DOMAIN_NAME", "OS_PROJECT_DOMAIN_NAME",
-					    "NOVALITE_INTERNAL_URL", NULL };
+					    "NOVALITE_INTERNAL_URL", "NOVALITE_AGENT_NAME", NULL };
 	for (int i = 0; keys[i]; i++) {
 		const char *v = getenv(keys[i]);
 		size_t len;
@@ -223,7 +228,7 @@ int main(int argc, char **argv)
 {
 	struct agent_config cfg;
 	struct nl_error err = { 0 };
-	const char *credentials = NULL, *api_url = NULL, *level = "info";
+	const char *credentials = NULL, *api_url = NULL, *agent_flag = NULL, *level = "info";
 	static sigset_t sigs;
 	pthread_t sig_thread;
 	long long n;
@@ -238,14 +243,21 @@ int main(int argc, char **argv)
 		case 'c': credentials = optarg; break;
 		case 'a': api_url = optarg; break;
 		case 'H': rc = set_str(cfg.host, sizeof(cfg.host), optarg, "--host"); break;
-		case 'A': rc = set_str(cfg.agent_name, sizeof(cfg.agent_name), optarg, "--agent"); break;
+		case 'A': agent_flag = optarg; break;
 		case 'u': rc = set_str(cfg.libvirt_uri, sizeof(cfg.libvirt_uri), optarg, "--libvirt-uri"); break;
 		case 's': rc = set_str(cfg.state_dir, sizeof(cfg.state_dir), optarg, "--state-dir"); break;
 		case 'V': rc = set_str(cfg.virt_type, sizeof(cfg.virt_type), optarg, "--virt-type"); break;
 		case 'N': rc = set_str(cfg.network_mode, sizeof(cfg.network_mode), optarg, "--network-mode"); break;
 		case 'W': rc = set_str(cfg.network_name, sizeof(cfg.network_name), optarg, "--network-name"); break;
 		case 'B': rc = set_str(cfg.network_bridge, sizeof(cfg.network_bridge), optarg, "--network-bridge"); break;
-		case 'X': rc = set_str(cfg.vnc_listen, sizeof(cfg.vnc_listen), optarg, "--vnc-listen"); break;
+		case 'X': {
+			/* The API takes console addresses on loopback or this registered literal only. */
+			unsigned char ip[16];
+			if (inet_pton(AF_INET, optarg, ip) != 1 && inet_pton(AF_INET6, optarg, ip) != 1)
+				return die2("--vnc-listen: '%s' is not an IPv4 or IPv6 address", optarg);
+			rc = set_str(cfg.vnc_listen, sizeof(cfg.vnc_listen), optarg, "--vnc-listen");
+			break;
+		}
 		case 'T': case 'S': case 'I': case 'M': {
 			int *dst = opt == 'T' ? &cfg.shutdown_timeout_s : opt == 'S' ? &cfg.sync_interval_s
 				   : opt == 'I' ? &cfg.image_cache_sweep_s : &cfg.image_cache_min_age_s;
@@ -304,6 +316,9 @@ int main(int argc, char **argv)
 		load_env(&cfg);
 	}
 	if (api_url && set_str(cfg.api_url, sizeof(cfg.api_url), api_url, "--api-url"))
+		return 2;
+	/* The flag wins over the credentials' NOVALITE_AGENT_NAME (read after the flags). */
+	if (agent_flag && set_str(cfg.agent_name, sizeof(cfg.agent_name), agent_flag, "--agent"))
 		return 2;
 	if (!cfg.password[0] || !cfg.auth_url[0])
 		return die2("%s", "no credentials: pass --credentials STATE/compute-openrc or set OS_AUTH_URL, "

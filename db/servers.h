@@ -100,10 +100,12 @@ json_t *db_action_get(const char *uuid, const char *request_id);       /* with "
 /* params: the task's parameters for the agent (a JSON object, borrowed), or NULL. */
 int64_t db_task_insert(const char *host, const char *uuid, const char *kind, int64_t action_id, json_t *params,
 		       int64_t now, struct nl_error *err);
-/* Leases up to max queued tasks of the agent's hosts (state running); owned array of
+/* user_id (here and in db_agent_heartbeat): only hosts that user has claimed
+ * (db/agents.h); NULL: any host of the agent (an admin's call).
+ * Leases up to max queued tasks of the agent's hosts (state running); owned array of
  * {id, kind, host, instance_uuid, action_id, params (JSON text or null)}. Runs inside
  * a transaction. */
-json_t *db_tasks_lease(const char *agent, int max, int64_t now, struct nl_error *err);
+json_t *db_tasks_lease(const char *agent, const char *user_id, int max, int64_t now, struct nl_error *err);
 json_t *db_task_get(int64_t id);
 int db_task_finish(int64_t id, bool ok, const char *message, int64_t now, struct nl_error *err);
 /* Queued or running tasks of an instance (to know whether one is in flight). */
@@ -112,11 +114,12 @@ long long db_tasks_open(const char *uuid);
 /* ---- compute hosts (agent side) ---- */
 struct host_row_in {
 	const char *host, *agent, *hypervisor_hostname, *hypervisor_type, *arch, *cpu_info, *host_ip;
+	const char *vnc_listen;   /* NULL: not reported */
 	int64_t hypervisor_version, vcpus, memory_mb, local_gb, now;
 };
 /* Upsert by host name; marks it seen and re-queues its running tasks. Owned row. */
 json_t *db_host_register(const struct host_row_in *in, struct nl_error *err);
-int db_agent_heartbeat(const char *agent, int64_t now, struct nl_error *err);   /* 1: unknown agent */
+int db_agent_heartbeat(const char *agent, const char *user_id, int64_t now, struct nl_error *err);   /* 1: unknown agent */
 json_t *db_host_get(const char *host);
 /* Non-deleted instances on host. */
 json_t *db_host_instances(const char *host);

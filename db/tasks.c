@@ -138,22 +138,28 @@ int64_t db_task_insert(const char *host, const char *uuid, const char *kind, int
  * API refused it) is handed out again after it. */
 #define LEASE_US (300LL * 1000000)
 
-json_t *db_tasks_lease(const char *agent, int max, int64_t now, struct nl_error *err)
+/* Hosts of the agent that user_id (NULL: anyone, an admin) holds a claim on. */
+#define AGENT_HOSTS "SELECT h.host FROM compute_hosts h WHERE h.agent = ?1 AND (?9 IS NULL OR h.host IN " \
+		    "(SELECT host FROM host_claims WHERE user_id = ?9))"
+
+json_t *db_tasks_lease(const char *agent, const char *user_id, int max, int64_t now, struct nl_error *err)
 {
 	sqlite3_stmt *st = db_stmt("UPDATE tasks SET state = 'queued' WHERE state = 'running' AND leased_at < ?2 AND "
-				   "host IN (SELECT host FROM compute_hosts WHERE agent = ?1)");
+				   "host IN (" AGENT_HOSTS ")");
 	db_bind_text(st, 1, agent);
 	sqlite3_bind_int64(st, 2, now - LEASE_US);
+	db_bind_text(st, 9, user_id);
 	if (db_exec_stmt(st, err, NULL))
 		return NULL;
 	st = db_stmt("UPDATE tasks SET state = 'running', leased_at = ?2, attempts = attempts + 1 "
-				   "WHERE id IN (SELECT t.id FROM tasks t JOIN compute_hosts h ON h.host = t.host WHERE "
-				   "h.agent = ?1 AND t.state = 'queued' ORDER BY t.id LIMIT ?3) "
+				   "WHERE id IN (SELECT t.id FROM tasks t WHERE t.host IN (" AGENT_HOSTS ") AND "
+				   "t.state = 'queued' ORDER BY t.id LIMIT ?3) "
 				   "RETURNING id, kind, host, instance_uuid, action_id, params");
 	json_t *rows;
 	db_bind_text(st, 1, agent);
 	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_int(st, 3, max);
+	db_bind_text(st, 9, user_id);
 	rows = db_rows_json(st);
 	if (!rows)
 		db_fail(err, "lease tasks");
@@ -198,13 +204,14 @@ json_t *db_host_register(const struct host_row_in *in, struct nl_error *err)
 	nl_uuid_new(huuid);
 	sqlite3_stmt *st = db_stmt(
 		"INSERT INTO compute_hosts (uuid, hypervisor_uuid, host, hypervisor_hostname, agent, hypervisor_type, "
-		"hypervisor_version, arch, vcpus, memory_mb, local_gb, cpu_info, host_ip, last_seen_at, created_at) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14) ON CONFLICT (host) DO UPDATE "
+		"hypervisor_version, arch, vcpus, memory_mb, local_gb, cpu_info, host_ip, last_seen_at, created_at, "
+		"vnc_listen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15) "
+		"ON CONFLICT (host) DO UPDATE "
 		"SET hypervisor_hostname = excluded.hypervisor_hostname, agent = excluded.agent, hypervisor_type = "
 		"excluded.hypervisor_type, hypervisor_version = excluded.hypervisor_version, arch = excluded.arch, "
 		"vcpus = excluded.vcpus, memory_mb = excluded.memory_mb, local_gb = excluded.local_gb, cpu_info = "
 		"excluded.cpu_info, host_ip = excluded.host_ip, last_seen_at = excluded.last_seen_at, updated_at = "
-		"excluded.created_at");
+		"excluded.created_at, vnc_listen = excluded.vnc_listen");
 	db_bind_text(st, 1, uuid);
 	db_bind_text(st, 2, huuid);
 	db_bind_text(st, 3, in->host);
@@ -219,6 +226,7 @@ json_t *db_host_register(const struct host_row_in *in, struct nl_error *err)
 	db_bind_text(st, 12, in->cpu_info);
 	db_bind_text(st, 13, in->host_ip);
 	sqlite3_bind_int64(st, 14, in->now);
+	db_bind_text(st, 15, in->vnc_listen);
 	if (db_exec_stmt(st, err, NULL))
 		return NULL;
 	/* A restarted agent redoes what its previous life had leased (tasks are idempotent). */
@@ -229,11 +237,12 @@ json_t *db_host_register(const struct host_row_in *in, struct nl_error *err)
 	return db_host_get(in->host);
 }
 
-int db_agent_heartbeat(const char *agent, int64_t now, struct nl_error *err)
+int db_agent_heartbeat(const char *agent, const char *user_id, int64_t now, struct nl_error *err)
 {
-	sqlite3_stmt *st = db_stmt("UPDATE compute_hosts SET last_seen_at = ?2 WHERE agent = ?1");
+	sqlite3_stmt *st = db_stmt("UPDATE compute_hosts SET last_seen_at = ?2 WHERE host IN (" AGENT_HOSTS ")");
 	db_bind_text(st, 1, agent);
 	sqlite3_bind_int64(st, 2, now);
+	db_bind_text(st, 9, user_id);
 	if (db_exec_stmt(st, err, NULL))
 		return -1;
 	return sqlite3_changes(db_conn()) ? 0 : 1;
@@ -243,7 +252,7 @@ json_t *db_host_get(const char *host)
 {
 	sqlite3_stmt *st = db_stmt("SELECT id, uuid, hypervisor_uuid, host, hypervisor_hostname, agent, "
 				   "hypervisor_type, hypervisor_version, arch, vcpus, memory_mb, local_gb, disabled, "
-				   "disabled_reason, forced_down, last_seen_at FROM compute_hosts WHERE host = ?1");
+				   "disabled_reason, forced_down, last_seen_at, host_ip, vnc_listen FROM compute_hosts WHERE host = ?1");
 	db_bind_text(st, 1, host);
 	return db_row_json(st);
 }

@@ -8,6 +8,7 @@
 #include "api/handlers.h"
 #include "api/http.h"
 #include "api/internal/internal.h"
+#include "db/agents.h"
 #include "db/db.h"
 #include "db/servers.h"
 
@@ -19,12 +20,14 @@ static const struct field_spec console_fields[] = {
 #undef CI
 const struct field_spec internal_console_spec[] = { WRAPPER("console", SPEC_REQUIRED | SPEC_NO_EXTRA, console_fields), SPEC_END_ROW };
 
-struct console_ctx { const char *uuid, *text; bool missing; };
+struct console_ctx { const char *uuid, *owner, *text; bool missing; };
 
 static int console_tx(void *p, struct nl_error *err)
 {
 	struct console_ctx *c = p;
-	json_t *row = db_server_get(c->uuid, NULL, false);
+	/* Only the instance's host's agent writes its console; another's is 404 as unknown. */
+	json_t *row = !c->owner || db_instance_host_owned(c->uuid, c->owner) ? db_server_get(c->uuid, NULL, false)
+									       : NULL;
 	if (!row) {
 		c->missing = true;
 		return 0;
@@ -37,7 +40,7 @@ static int console_tx(void *p, struct nl_error *err)
 int internal_console_append(struct req *r, struct resp *out, struct nl_error *err)
 {
 	const struct console_in *in = r->input;
-	struct console_ctx c = { req_param(r, 0), in->text.v, false };
+	struct console_ctx c = { req_param(r, 0), internal_owner(r), in->text.v, false };
 	if (db_tx_run(console_tx, &c, err))
 		return -1;
 	if (c.missing) {

@@ -9,6 +9,7 @@
 #include "api/internal/internal.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "db/agents.h"
 #include "db/db.h"
 #include "db/images.h"
 #include "db/servers.h"
@@ -26,6 +27,7 @@ static const struct field_spec host_fields[] = {
 	FIELD(HI, local_gb, "local_gb", SPEC_INT, SPEC_REQUIRED | SPEC_HAS_MIN, .min = 0),
 	FIELD(HI, cpu_info, "cpu_info", SPEC_ANY, 0),
 	FIELD(HI, host_ip, "host_ip", SPEC_STRING, BOUNDED, LEN(1, 64)),
+	FIELD(HI, vnc_listen, "vnc_listen", SPEC_STRING, BOUNDED, LEN(1, 64)),
 	SPEC_END_ROW
 };
 #undef HI
@@ -35,11 +37,28 @@ const struct field_spec internal_power_spec[] = {
 	SPEC_END_ROW
 };
 
-struct reg_ctx { struct host_row_in row; json_t *out; };
+struct reg_ctx { struct host_row_in row; const char *owner; json_t *out; };
 
+/* The caller claims the agent name and the host (first come, first served); names held
+ * by another identity are refused before anything changes. An admin claims nothing. */
 static int register_tx(void *p, struct nl_error *err)
 {
 	struct reg_ctx *c = p;
+	int rc;
+	if (c->owner) {
+		if ((rc = db_agent_name_claim(c->row.agent, c->owner, c->row.now, err)) != 0) {
+			if (rc > 0)
+				nl_err_set(err, 403, "The agent name %s belongs to another agent identity.", c->row.agent);
+			return -1;
+		}
+		if ((rc = db_host_claim(c->row.host, c->owner, c->row.now, err)) != 0) {
+			if (rc > 0)
+				nl_err_set(err, 403, "Compute host %s is claimed by another agent identity; an admin can "
+						     "release it (novalite-manage agent release-host %s).",
+					   c->row.host, c->row.host);
+			return -1;
+		}
+	}
 	return (c->out = db_host_register(&c->row, err)) ? 0 : -1;
 }
 
@@ -52,7 +71,12 @@ int internal_host_register(struct req *r, struct resp *out, struct nl_error *err
 		.hypervisor_type = in->hypervisor_type.v, .arch = in->arch.set ? in->arch.v : "x86_64",
 		.host_ip = in->host_ip.set ? in->host_ip.v : "127.0.0.1",
 		.hypervisor_version = in->hypervisor_version.v, .vcpus = in->vcpus.v,
-		.memory_mb = in->memory_mb.v, .local_gb = in->local_gb.v, .now = nl_now_us() } };
+		.memory_mb = in->memory_mb.v, .local_gb = in->local_gb.v, .now = nl_now_us(),
+		.vnc_listen = in->vnc_listen.set ? in->vnc_listen.v : NULL }, .owner = internal_owner(r) };
+	if (in->vnc_listen.set && !internal_ip_literal(in->vnc_listen.v)) {
+		nl_err_set(err, 400, "Invalid vnc_listen '%s': it must be an IPv4 or IPv6 address.", in->vnc_listen.v);
+		return -1;
+	}
 	char *cpu = in->cpu_info.set && in->cpu_info.v ? json_dumps(in->cpu_info.v, JSON_COMPACT) : NULL;
 	c.row.cpu_info = cpu ? cpu : "{}";
 	int rc = db_tx_run(register_tx, &c, err);
@@ -71,18 +95,22 @@ int internal_host_register(struct req *r, struct resp *out, struct nl_error *err
 	return 0;
 }
 
-struct hb_ctx { const char *agent; int missing; };
+struct hb_ctx { const char *agent, *owner; int missing; };
 
 static int heartbeat_tx(void *p, struct nl_error *err)
 {
 	struct hb_ctx *c = p;
-	c->missing = db_agent_heartbeat(c->agent, nl_now_us(), err);
+	if (c->owner && !db_agent_name_owned(c->agent, c->owner)) {
+		c->missing = 1;   /* another identity's agent: as if unknown */
+		return 0;
+	}
+	c->missing = db_agent_heartbeat(c->agent, c->owner, nl_now_us(), err);
 	return c->missing < 0 ? -1 : 0;
 }
 
 int internal_agent_heartbeat(struct req *r, struct resp *out, struct nl_error *err)
 {
-	struct hb_ctx c = { req_param(r, 0), 0 };
+	struct hb_ctx c = { req_param(r, 0), internal_owner(r), 0 };
 	if (db_tx_run(heartbeat_tx, &c, err))
 		return -1;
 	if (c.missing) {
@@ -133,9 +161,14 @@ json_t *internal_instance_payload(json_t *row)
 
 int internal_host_instances(struct req *r, struct resp *out, struct nl_error *err)
 {
-	json_t *ids = db_host_instances(req_param(r, 0)), *list = json_array(), *x;
+	const char *owner = internal_owner(r), *host = req_param(r, 0);
+	/* The instances carry key data and user data: only the host's own agent reads them. */
+	if (owner && !db_host_owned(host, owner)) {
+		nl_err_set(err, 404, "Compute host %s could not be found.", host);
+		return -1;
+	}
+	json_t *ids = db_host_instances(host), *list = json_array(), *x;
 	size_t i;
-	(void)err;
 	json_array_foreach(ids, i, x) {
 		json_t *row = db_server_get_by_id(json_integer_value(json_object_get(x, "id")));
 		if (row)
@@ -149,11 +182,15 @@ int internal_host_instances(struct req *r, struct resp *out, struct nl_error *er
 
 /* Nova's power-state sync (_sync_instance_power_state), reduced to the cases a
  * hypervisor can cause by itself: a running instance found shut off becomes stopped. */
-struct power_ctx { const char *uuid; int power; int missing; };
+struct power_ctx { const char *uuid, *owner; int power; int missing; };
 
 static int power_tx(void *p, struct nl_error *err)
 {
 	struct power_ctx *c = p;
+	if (c->owner && !db_instance_host_owned(c->uuid, c->owner)) {
+		c->missing = 1;   /* another host's instance: as if unknown */
+		return 0;
+	}
 	json_t *row = db_server_get(c->uuid, NULL, false);
 	int64_t now = nl_now_us();
 	int rc = 0;
@@ -178,7 +215,7 @@ static int power_tx(void *p, struct nl_error *err)
 int internal_power_state(struct req *r, struct resp *out, struct nl_error *err)
 {
 	const struct power_in *in = r->input;
-	struct power_ctx c = { req_param(r, 0), (int)in->power_state.v, 0 };
+	struct power_ctx c = { req_param(r, 0), internal_owner(r), (int)in->power_state.v, 0 };
 	if (db_tx_run(power_tx, &c, err))
 		return -1;
 	if (c.missing) {

@@ -17,6 +17,7 @@
 #include "api/internal/internal.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "db/agents.h"
 #include "db/db.h"
 #include "db/images.h"
 #include "db/servers.h"
@@ -75,15 +76,15 @@ static bool wait_past(uint64_t g, const struct timespec *deadline)
 	return moved;
 }
 
-struct lease_ctx { const char *agent; json_t *tasks; };
+struct lease_ctx { const char *agent, *owner; json_t *tasks; };
 
 static int lease_tx(void *p, struct nl_error *err)
 {
 	struct lease_ctx *c = p;
 	int64_t now = nl_now_us();
-	if (db_agent_heartbeat(c->agent, now, err) < 0)
+	if (db_agent_heartbeat(c->agent, c->owner, now, err) < 0)
 		return -1;
-	c->tasks = db_tasks_lease(c->agent, 64, now, err);
+	c->tasks = db_tasks_lease(c->agent, c->owner, 64, now, err);
 	return c->tasks ? 0 : -1;
 }
 
@@ -97,7 +98,7 @@ static int drop_tx(void *p, struct nl_error *err)
 
 int internal_tasks_poll(struct req *r, struct resp *out, struct nl_error *err)
 {
-	struct lease_ctx c = { req_param(r, 0), NULL };
+	struct lease_ctx c = { req_param(r, 0), internal_owner(r), NULL };
 	const char *w = req_query(r, "wait");
 	long wait_s = w ? strtol(w, NULL, 10) : 20;
 	struct timespec deadline;
@@ -107,6 +108,11 @@ int internal_tasks_poll(struct req *r, struct resp *out, struct nl_error *err)
 		wait_s = 0;
 	if (wait_s > 30)
 		wait_s = 30;
+	/* Another identity's agent name: as unknown (no hosts, so nothing is leased). */
+	if (c.owner && !db_agent_name_owned(c.agent, c.owner)) {
+		nl_err_set(err, 404, "Agent %s has no registered host.", c.agent);
+		return -1;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += wait_s;
 	for (;;) {
@@ -197,6 +203,7 @@ static const struct transition *transition_of(const char *kind)
 struct result_ctx {
 	int64_t task_id;
 	const struct result_in *in;
+	const char *owner;     /* internal_owner() */
 	bool missing;
 	char drop_image[64];   /* a failed snapshot's image: its data file goes after the commit */
 };
@@ -232,13 +239,30 @@ static int result_tx(void *p, struct nl_error *err)
 	int rc = -1;
 
 	c->drop_image[0] = '\0';   /* the runner may call this again after a busy retry */
-	if (!task || strcmp(json_string_value(json_object_get(task, "state")), "running")) {
+	const char *host = json_string_value(json_object_get(task, "host"));
+	/* Another host's task is answered as unknown: an agent finishes only its own. */
+	if (!task || strcmp(json_string_value(json_object_get(task, "state")), "running") ||
+	    (c->owner && !db_host_owned(host, c->owner))) {
 		c->missing = true;   /* unknown, or finished by an earlier delivery */
 		json_decref(task);
 		return 0;
 	}
+	/* A console address sends users' VNC viewers somewhere: only loopback or the
+	 * host's own registered listen address, never a name the agent made up. */
+	if (in->console_address.set && in->console_address.v && *in->console_address.v) {
+		json_t *h = db_host_get(host);
+		bool addr_ok = internal_console_address_ok(in->console_address.v,
+						      json_string_value(json_object_get(h, "vnc_listen")));
+		json_decref(h);
+		if (!addr_ok) {
+			nl_err_set(err, 400, "Invalid console_address '%s': it must be host:port with a port number "
+					     "and the host a loopback address or the compute host's vnc_listen address.",
+				   in->console_address.v);
+			json_decref(task);
+			return -1;
+		}
+	}
 	const char *kind = json_string_value(json_object_get(task, "kind"));
-	const char *host = json_string_value(json_object_get(task, "host"));
 	const struct transition *t = transition_of(kind);
 	int64_t action_id = json_integer_value(json_object_get(task, "action_id"));
 	row = db_server_get(json_string_value(json_object_get(task, "instance_uuid")), NULL, true);
@@ -295,7 +319,7 @@ int internal_task_result(struct req *r, struct resp *out, struct nl_error *err)
 {
 	char *end;
 	long long id = strtoll(req_param(r, 0), &end, 10);
-	struct result_ctx c = { id, r->input, false, "" };
+	struct result_ctx c = { id, r->input, internal_owner(r), false, "" };
 	if (*end || id <= 0) {
 		nl_err_set(err, 404, "Task %s could not be found.", req_param(r, 0));
 		return -1;
