@@ -586,7 +586,8 @@ static enum pool_post post_result(void *arg, void *wp, long long id, json_t *bod
 
 /* Build on a hypervisor with disks: the image's base must be in the local cache first.
  * One fetch at a time (image_mu): builds of the same image wait for the first download
- * and then find it cached; the sweep never removes a base being fetched. */
+ * and then find it cached; the sweep never runs during a fetch, and a fetch marks the
+ * base used (mtime), so the sweep's minimum age keeps it for the build that follows. */
 static int fetch_image(struct agent *a, struct http_client *http, struct agent_host *h, struct virt_instance *inst,
 		       struct nl_error *err)
 {
