@@ -225,6 +225,7 @@ static int start_embedded_agent(const char *password, struct nl_error *err)
 	snprintf(ac.network_bridge, sizeof(ac.network_bridge), "%s", g_config.network_bridge);
 	snprintf(ac.vnc_listen, sizeof(ac.vnc_listen), "%s", g_config.vnc_listen);
 	ac.shutdown_timeout_s = g_config.shutdown_timeout;
+	ac.max_concurrent_tasks = g_config.max_concurrent_tasks;
 	ac.sync_interval_s = g_config.sync_power_state_interval;
 	ac.image_cache_sweep_s = g_config.image_cache_manager_interval;
 	ac.image_cache_min_age_s = g_config.remove_unused_original_minimum_age_seconds;

@@ -54,6 +54,8 @@ static const struct opt opts[] = {
 	S("compute", "network_name", network_name, "novalite", "libvirt network the guests get a port on."),
 	S("compute", "network_bridge", network_bridge, "", "bridge mode: the existing host bridge to attach guests to."),
 	S("compute", "vnc_listen", vnc_listen, "127.0.0.1", "Address the guests' VNC servers listen on."),
+	I("compute", "max_concurrent_tasks", max_concurrent_tasks, "4", 1, 256,
+	  "Tasks the embedded agent runs at once (builds, stops...), across instances: one instance's run in order."),
 	I("compute", "shutdown_timeout", shutdown_timeout, "60", 0, 3600,
 	  "Seconds a guest gets to shut down cleanly (stop, soft reboot) before it is powered off."),
 	I("compute", "sync_power_state_interval", sync_power_state_interval, "60", 0, 86400,

@@ -40,6 +40,7 @@ struct nl_config {
 	int fake_hosts;             /* embedded agent on the test driver: simulated hosts (0 = one host) */
 	char virt_type[16], network_mode[16], network_name[64], network_bridge[32], vnc_listen[64];
 	int shutdown_timeout, sync_power_state_interval, image_cache_manager_interval;
+	int max_concurrent_tasks;
 	int remove_unused_original_minimum_age_seconds;
 	double cpu_allocation_ratio, ram_allocation_ratio, disk_allocation_ratio;
 	int reserved_host_memory_mb;

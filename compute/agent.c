@@ -2,13 +2,25 @@
  *
  * Life: open one virt connection per host → authenticate and register every host →
  * reconcile each host with what the API says it should run → loop { heartbeat when due,
- * long-poll tasks, run each through the virt driver of its host, post the result }.
- * Everything runs on one thread, one task at a time: fake tasks take well under a
- * millisecond, and ordering per instance comes for free.
+ * long-poll tasks and queue each on its instance's lane in the task pool }, while
+ * max_concurrent_tasks workers (compute/agent_pool.h) run the tasks through the virt
+ * driver of their host and post the results: concurrently across instances, one at a
+ * time and in order within one, so a guest taking a minute to shut down delays nothing
+ * but its own instance's next task.
  *
- * While the API is unreachable every request is retried with a doubling back-off (1 s
- * up to 30 s), logged once when the outage starts and once when it ends. agent_stop()
- * cancels the HTTP client, which interrupts a long poll or a back-off sleep at once.
+ * Threads: the dispatcher (this loop: polls, heartbeats, periodic reconcile and image
+ * cache sweep), the workers (each with its own HTTP client: clients are not shared), and
+ * on real guests the watcher (agent_watch.h). An instance is touched by one of them at a
+ * time: the pool's lane is the per-instance task lock. The image cache is shared by every
+ * build: image_mu serialises fetches and the sweep.
+ *
+ * While the API is unreachable the dispatcher's requests are retried with a doubling
+ * back-off (1 s up to 30 s), logged once when the outage starts and once when it ends.
+ * A result the API does not take (unreachable, 5xx, 408, 429) waits in its lane and is
+ * posted again with its own back-off (1 s to 30 s) until the API takes it or refuses it
+ * for good; meanwhile that instance's next task and reports wait, other instances do not.
+ * agent_stop() cancels the dispatcher's HTTP client, which interrupts a long poll or a
+ * back-off sleep at once; the pool then cancels the workers' clients and joins them.
  * A task whose result could not be delivered stays leased; the API hands it out again
  * after the agent registers anew, and tasks are idempotent. */
 #include "compute/agent.h"
@@ -30,6 +42,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "compute/agent_pool.h"
 #include "compute/agent_watch.h"
 #include "compute/http.h"
 #include "compute/image_cache.h"
@@ -59,8 +72,8 @@ struct agent {
 	bool outage;                  /* the API is unreachable: logged once */
 	long long outage_since_ms;
 	long backoff_ms;
-	/* Held around each task and its result, and by the watcher around its reports. */
-	pthread_mutex_t task_mu;
+	struct agent_pool *pool;      /* the task workers, once the agent serves */
+	pthread_mutex_t image_mu;     /* image cache fetches and the sweep */
 	struct agent_watch *watch;    /* real guests only */
 	long long last_reconcile_ms, last_sweep_ms;
 	char image_cache_dir[600];
@@ -112,6 +125,7 @@ void agent_config_defaults(struct agent_config *cfg)
 	cfg->fake_disk_gb = 1000;
 	cfg->heartbeat_s = 10;
 	cfg->poll_wait_s = 20;
+	cfg->max_concurrent_tasks = 4;
 	snprintf(cfg->virt_type, sizeof(cfg->virt_type), "auto");
 	snprintf(cfg->network_mode, sizeof(cfg->network_mode), "nat");
 	snprintf(cfg->network_name, sizeof(cfg->network_name), "novalite");
@@ -350,7 +364,7 @@ static void report_power(struct agent *a, const struct virt_instance *inst, int 
 
 /* Makes host h match the API: missing domains rebuilt, orphans removed, drift reported.
  * Failures are logged and skipped: one bad instance must not keep the host from serving. */
-static void reconcile_host(struct agent *a, struct agent_host *h)
+static void reconcile_host(struct agent *a, struct agent_host *h, unsigned long long since)
 {
 	char path[400], esc[400];
 	struct nl_error err = { 0 };
@@ -385,6 +399,9 @@ static void reconcile_host(struct agent *a, struct agent_host *h)
 		if (!parse_instance(j, &inst) || !vm)
 			continue;
 		note_image_in_use(a, inst.image_ref);
+		/* A task of it runs, waits, or came after the list: the list is stale for it. */
+		if (!agent_pool_try_hold(a->pool, inst.uuid, since))
+			continue;
 		memset(&err, 0, sizeof(err));
 		if (!listed(uuids, ndom, inst.uuid) && !(task && !strcmp(task, "deleting"))) {
 			int rc = restore_domain(a, h, &inst, vm, &err);
@@ -405,6 +422,7 @@ static void reconcile_host(struct agent *a, struct agent_host *h)
 			report_power(a, &inst, power);
 			drift++;
 		}
+		agent_pool_release(a->pool, inst.uuid);
 	}
 	for (i = 0; i < ndom; i++) {
 		bool known = false;
@@ -416,7 +434,8 @@ static void reconcile_host(struct agent *a, struct agent_host *h)
 				break;
 			}
 		}
-		if (known)
+		/* A build leased after the list was read is no orphan. */
+		if (known || !agent_pool_try_hold(a->pool, uuids[i], since))
 			continue;
 		struct virt_instance orphan = { 0 };
 		snprintf(orphan.uuid, sizeof(orphan.uuid), "%s", uuids[i]);
@@ -426,6 +445,7 @@ static void reconcile_host(struct agent *a, struct agent_host *h)
 			log_warn("host %s: cannot remove orphan domain %s: %s", h->name, uuids[i], err.msg);
 		else
 			orphans++;
+		agent_pool_release(a->pool, uuids[i]);
 	}
 	free(uuids);
 	if (restored || orphans || drift)
@@ -443,13 +463,15 @@ static void forget_images_in_use(struct agent *a)
 	a->nimages_in_use = 0;
 }
 
+/* Runs on the dispatcher while workers run tasks: each instance is held in the pool while
+ * it is looked at, and one leased after its host's list was read is left alone. */
 static void reconcile_all(struct agent *a)
 {
-	forget_images_in_use(a);
-	pthread_mutex_lock(&a->task_mu);
+	forget_images_in_use(a);   /* the list is the dispatcher's: the sweep runs here too */
+	agent_pool_reconcile_begin(a->pool);
 	for (size_t i = 0; i < a->nhosts && !stopping(); i++)
-		reconcile_host(a, &a->hosts[i]);
-	pthread_mutex_unlock(&a->task_mu);
+		reconcile_host(a, &a->hosts[i], agent_pool_lease_seq(a->pool));
+	agent_pool_reconcile_end(a->pool);
 	a->last_reconcile_ms = now_ms();
 }
 
@@ -505,11 +527,16 @@ static const char *console_tail(const char *text)
 	return text;
 }
 
-static void post_result(struct agent *a, long long id, bool ok, int power, const char *message,
-			const char *console, const char *console_address)
+/* One worker: its own HTTP client (a client serves one thread). */
+struct worker {
+	struct agent *a;
+	struct http_client *http;
+};
+
+/* The body of POST /internal/v1/tasks/{id} (new reference). */
+static json_t *result_body(bool ok, int power, const char *message, const char *console,
+			   const char *console_address)
 {
-	char path[64];
-	struct nl_error err = { 0 };
 	json_t *result = json_pack("{s:s}", "status", ok ? "done" : "failed");
 	if (power >= 0)
 		json_object_set_new(result, "power_state", json_integer(power));
@@ -525,20 +552,50 @@ static void post_result(struct agent *a, long long id, bool ok, int power, const
 	if (console_address)
 		json_object_set_new(result, "console_address",
 				    console_address[0] ? json_string(console_address) : json_null());
-	json_t *body = json_pack("{s:o}", "result", result);
-	snprintf(path, sizeof(path), "/internal/v1/tasks/%lld", id);
-	int st = api_call(a, "POST", path, body, REQUEST_TIMEOUT_S, NULL, &err);
-	json_decref(body);
-	if (st == 404)
-		log_info("task %lld: the API no longer expects its result (%s)", id, err.msg);
-	else if (st == HTTP_CANCELLED)
-		log_info("task %lld: result not delivered, the agent is stopping (the task will run again)", id);
-	else if (st >= 300)
-		log_warn("task %lld: result not accepted: %s", id, err.msg);
+	return json_pack("{s:o}", "result", result);
 }
 
-/* Build on a hypervisor with disks: the image's base must be in the local cache first. */
-static int fetch_image(struct agent *a, struct agent_host *h, struct virt_instance *inst, struct nl_error *err)
+/* The pool's post(): one attempt. The API not answering, a 5xx (its disk is full, its
+ * database is locked...), 408 and 429 are worth another try later; 2xx is done, and any
+ * other answer (404: the task is no longer expected) will not change by trying again. */
+static enum pool_post post_result(void *arg, void *wp, long long id, json_t *body, int attempt)
+{
+	struct worker *w = wp;
+	char path[64];
+	struct nl_error err = { 0 };
+	(void)arg;
+	snprintf(path, sizeof(path), "/internal/v1/tasks/%lld", id);
+	int st = http_request(w->http, "POST", path, body, REQUEST_TIMEOUT_S, NULL, &err);
+	if (st == HTTP_CANCELLED) {
+		log_info("task %lld: result not delivered, the agent is stopping (the task will run again)", id);
+		return POOL_CANCELLED;
+	}
+	if (st >= 200 && st < 300) {
+		if (attempt > 1)
+			log_info("task %lld: result delivered at attempt %d", id, attempt);
+		return POOL_POSTED;
+	}
+	if (st == HTTP_UNREACHABLE || st >= 500 || st == 408 || st == 429) {
+		if (attempt == 1)
+			log_warn("task %lld: result not taken (%s); posting it again with back-off until the API "
+				 "takes it (this instance's next task waits)", id, err.msg);
+		else
+			log_debug("task %lld: result not taken at attempt %d (%s)", id, attempt, err.msg);
+		return POOL_RETRY;
+	}
+	if (st == 404)
+		log_info("task %lld: the API no longer expects its result (%s)", id, err.msg);
+	else
+		log_warn("task %lld: result refused for good: %s", id, st >= 400 ? err.msg : "unexpected answer");
+	return POOL_POSTED;
+}
+
+/* Build on a hypervisor with disks: the image's base must be in the local cache first.
+ * One fetch at a time (image_mu): builds of the same image wait for the first download
+ * and then find it cached; the sweep never runs during a fetch, and a fetch marks the
+ * base used (mtime), so the sweep's minimum age keeps it for the build that follows. */
+static int fetch_image(struct agent *a, struct http_client *http, struct agent_host *h, struct virt_instance *inst,
+		       struct nl_error *err)
 {
 	struct image_base base;
 	if (!a->drv->needs_image || !a->drv->needs_image(h->conn))
@@ -547,7 +604,10 @@ static int fetch_image(struct agent *a, struct agent_host *h, struct virt_instan
 		nl_err_set(err, 400, "Instance %s has no image to boot from.", inst->uuid);
 		return -1;
 	}
-	if (image_cache_fetch(a->http, a->image_cache_dir, inst->image_ref, &base, err))
+	pthread_mutex_lock(&a->image_mu);
+	int rc = image_cache_fetch(http, a->image_cache_dir, inst->image_ref, &base, err);
+	pthread_mutex_unlock(&a->image_mu);
+	if (rc)
 		return -1;
 	snprintf(inst->base_path, sizeof(inst->base_path), "%s", base.path);
 	snprintf(inst->base_format, sizeof(inst->base_format), "%s", base.format);
@@ -557,8 +617,8 @@ static int fetch_image(struct agent *a, struct agent_host *h, struct virt_instan
 
 /* Snapshot: the driver writes a qcow2 copy of the root disk, which is uploaded to the
  * image the API created (params.image_id) with this agent's service token. */
-static int snapshot(struct agent *a, struct agent_host *h, const struct virt_instance *inst, json_t *params,
-		    struct nl_error *err)
+static int snapshot(struct agent *a, struct http_client *http, struct agent_host *h,
+		    const struct virt_instance *inst, json_t *params, struct nl_error *err)
 {
 	char path[700], url[600];
 	const char *image_id = json_string_value(json_object_get(params, "image_id"));
@@ -570,7 +630,7 @@ static int snapshot(struct agent *a, struct agent_host *h, const struct virt_ins
 		nl_err_set(err, 400, "The snapshot task names no image.");
 		return -1;
 	}
-	const char *base = http_image_url(a->http, err);
+	const char *base = http_image_url(http, err);
 	if (!base)
 		return -1;
 	snprintf(path, sizeof(path), "%s/snapshot-%s.qcow2", a->cfg.state_dir, image_id);
@@ -584,7 +644,7 @@ static int snapshot(struct agent *a, struct agent_host *h, const struct virt_ins
 		nl_err_set(err, 500, "Cannot read the snapshot %s: %s.", path, strerror(errno));
 	} else {
 		snprintf(url, sizeof(url), "%s/v2/images/%s/file", base, image_id);
-		int code = http_upload(a->http, url, fd, (long long)st.st_size, "application/octet-stream", err);
+		int code = http_upload(http, url, fd, (long long)st.st_size, "application/octet-stream", err);
 		if (code == 204 || code == 200 || code == 201) {
 			log_info("snapshot of %s uploaded to image %s (%lld bytes)", inst->uuid, image_id,
 				 (long long)st.st_size);
@@ -605,9 +665,13 @@ static bool starts_guest(const char *kind)
 	return is(kind, "build", "start", "resume") || is(kind, "unpause", "reboot_soft", "reboot_hard");
 }
 
-static void run_task(struct agent *a, json_t *task)
+/* The pool's run(): one task through the driver of its host, on a worker thread; the
+ * pool holds the instance meanwhile, so nothing else touches it. Returns the result. */
+static json_t *run_task(void *arg, void *wp, json_t *task, long long *idp)
 {
-	json_t *jid = json_object_get(task, "id");
+	struct worker *w = wp;
+	struct agent *a = arg;
+	long long id = *idp;
 	const char *kind = json_string_value(json_object_get(task, "kind"));
 	const char *host = json_string_value(json_object_get(task, "host"));
 	struct virt_instance inst;
@@ -617,20 +681,14 @@ static void run_task(struct agent *a, json_t *task)
 	char *console = NULL, vnc[300] = "";
 	bool send_vnc = false;
 
-	if (!json_is_integer(jid)) {
-		log_warn("a task without an id was dropped");
-		return;
-	}
-	long long id = json_integer_value(jid);
 	kind = kind ? kind : "";
-	pthread_mutex_lock(&a->task_mu);
 	if (!parse_instance(json_object_get(task, "instance"), &inst))
 		nl_err_set(&err, 400, "Task %lld carries no valid instance.", id);
 	else if (!h)
 		nl_err_set(&err, 400, "Host %s is not served by agent %s.", host ? host : "(none)", a->name);
 	else if (!strcmp(kind, "snapshot"))
-		rc = snapshot(a, h, &inst, json_object_get(task, "params"), &err);
-	else if (!strcmp(kind, "build") && fetch_image(a, h, &inst, &err))
+		rc = snapshot(a, w->http, h, &inst, json_object_get(task, "params"), &err);
+	else if (!strcmp(kind, "build") && fetch_image(a, w->http, h, &inst, &err))
 		rc = -1;
 	else
 		rc = run_kind(a->drv, h->conn, kind, &inst, &err);
@@ -647,9 +705,61 @@ static void run_task(struct agent *a, json_t *task)
 		log_info("task %lld %s %s on %s: done (power state %d)", id, kind, inst.uuid, h->name, power);
 	else
 		log_warn("task %lld %s %s on %s: failed: %s", id, kind, inst.uuid, host ? host : "?", err.msg);
-	post_result(a, id, rc == 0, power, err.msg, console, send_vnc ? vnc : NULL);
-	pthread_mutex_unlock(&a->task_mu);
+	json_t *body = result_body(rc == 0, power, err.msg, console, send_vnc ? vnc : NULL);
 	free(console);
+	return body;
+}
+
+static void *worker_new(void *arg, int index)
+{
+	struct agent *a = arg;
+	struct nl_error err = { 0 };
+	struct http_credentials cred = {
+		.auth_url = a->cfg.auth_url, .username = a->cfg.username, .password = a->cfg.password,
+		.project_name = a->cfg.project_name, .user_domain = a->cfg.user_domain,
+		.project_domain = a->cfg.project_domain,
+	};
+	struct worker *w = nl_calloc(1, sizeof(*w));
+	w->a = a;
+	if (!(w->http = http_client_new(a->cfg.api_url, &cred, &err))) {
+		log_error("task worker %d cannot start: %s", index, err.msg);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+static void worker_free(void *arg, void *wp)
+{
+	struct worker *w = wp;
+	(void)arg;
+	http_client_free(w->http);
+	free(w);
+}
+
+static void worker_cancel(void *arg, void *wp)
+{
+	(void)arg;
+	http_client_cancel(((struct worker *)wp)->http);
+}
+
+/* Queues one leased task on its instance's lane. */
+static void submit_task(struct agent *a, json_t *t)
+{
+	json_t *jid = json_object_get(t, "id");
+	char key[64];
+	if (!json_is_integer(jid)) {
+		log_warn("a task without an id was dropped");
+		return;
+	}
+	long long id = json_integer_value(jid);
+	const char *uuid = json_string_value(json_object_get(json_object_get(t, "instance"), "uuid"));
+	/* A task without a usable instance still gets its "failed" result, on a lane of its own. */
+	if (uuid && strlen(uuid) == VIRT_UUID_LEN)
+		snprintf(key, sizeof(key), "%s", uuid);
+	else
+		snprintf(key, sizeof(key), "task-%lld", id);
+	agent_pool_submit(a->pool, key, id, json_incref(t));
 }
 
 /* ---- the loop ---------------------------------------------------------------------------- */
@@ -684,10 +794,10 @@ static void periodic(struct agent *a)
 	if (a->image_cache_dir[0] && a->cfg.image_cache_sweep_s > 0 &&
 	    now - a->last_sweep_ms >= a->cfg.image_cache_sweep_s * 1000LL) {
 		a->last_sweep_ms = now;
-		pthread_mutex_lock(&a->task_mu);
+		pthread_mutex_lock(&a->image_mu);
 		int n = image_cache_sweep(a->image_cache_dir, (const char *const *)a->images_in_use, a->nimages_in_use,
 					  a->cfg.image_cache_min_age_s);
-		pthread_mutex_unlock(&a->task_mu);
+		pthread_mutex_unlock(&a->image_mu);
 		if (n)
 			log_info("image cache: %d unused base(s) removed", n);
 	}
@@ -717,11 +827,8 @@ static void serve(struct agent *a)
 		json_t *tasks = json_object_get(resp, "tasks");
 		if (st == 200 && json_is_array(tasks)) {
 			refused_ms = BACKOFF_MIN_MS;
-			json_array_foreach(tasks, i, t) {
-				if (stopping())
-					break;
-				run_task(a, t);
-			}
+			json_array_foreach(tasks, i, t)
+				submit_task(a, t);
 			json_decref(resp);
 			continue;
 		}
@@ -746,7 +853,7 @@ static void agent_free(struct agent *a)
 	free(a->hosts);
 	http_client_free(a->http);
 	forget_images_in_use(a);
-	pthread_mutex_destroy(&a->task_mu);
+	pthread_mutex_destroy(&a->image_mu);
 	explicit_bzero(a->cfg.password, sizeof(a->cfg.password));
 	free(a);
 }
@@ -757,8 +864,10 @@ static struct agent *agent_new(const struct agent_config *cfg, struct nl_error *
 	char abs_dir[PATH_MAX];
 	struct agent *a = nl_calloc(1, sizeof(*a));
 
-	pthread_mutex_init(&a->task_mu, NULL);
+	pthread_mutex_init(&a->image_mu, NULL);
 	a->cfg = *cfg;
+	if (a->cfg.max_concurrent_tasks <= 0)
+		a->cfg.max_concurrent_tasks = 4;
 	if (a->cfg.heartbeat_s <= 0)
 		a->cfg.heartbeat_s = 10;
 	if (a->cfg.poll_wait_s <= 0)
@@ -800,6 +909,7 @@ static struct agent *agent_new(const struct agent_config *cfg, struct nl_error *
 			.uri = cfg->libvirt_uri, .host = h->name, .state_dir = a->cfg.state_dir,
 			.fake_vcpus = cfg->fake_vcpus, .fake_ram_mb = cfg->fake_ram_mb,
 			.fake_disk_gb = cfg->fake_disk_gb, .fake_spawn_delay_ms = cfg->fake_spawn_delay_ms,
+			.fake_stop_delay_ms = cfg->fake_stop_delay_ms,
 			.virt_type = cfg->virt_type, .network_mode = cfg->network_mode,
 			.network_name = cfg->network_name, .network_bridge = cfg->network_bridge,
 			.vnc_listen = cfg->vnc_listen, .shutdown_timeout_s = cfg->shutdown_timeout_s,
@@ -842,7 +952,7 @@ static void start_watch(struct agent *a)
 		.project_name = a->cfg.project_name, .user_domain = a->cfg.user_domain,
 		.project_domain = a->cfg.project_domain,
 	};
-	a->watch = agent_watch_start(a->drv, wh, a->nhosts, &a->task_mu, a->cfg.api_url, &cred, &err);
+	a->watch = agent_watch_start(a->drv, wh, a->nhosts, a->pool, a->cfg.api_url, &cred, &err);
 	if (!a->watch)
 		log_error("lifecycle events and console shipping are off: %s", err.msg);
 	free(wh);
@@ -877,11 +987,23 @@ int agent_run(const struct agent_config *cfg, struct nl_error *err)
 	} else if (reg == 0) {
 		set_state(RUN_REGISTERED);
 		reconcile_all(a);
-		start_watch(a);
-		log_info("agent %s ready: polling for tasks", a->name);
-		serve(a);
-		agent_watch_stop(a->watch);
-		a->watch = NULL;
+		const struct agent_pool_ops ops = {
+			.arg = a, .worker_new = worker_new, .worker_free = worker_free,
+			.worker_cancel = worker_cancel, .run = run_task, .post = post_result,
+		};
+		if (!(a->pool = agent_pool_start(&ops, a->cfg.max_concurrent_tasks, err))) {
+			rc = -1;
+		} else {
+			start_watch(a);
+			log_info("agent %s ready: polling for tasks (%d concurrent tasks at most)", a->name,
+				 a->cfg.max_concurrent_tasks);
+			serve(a);
+			/* The watcher first: it holds instances in the pool. */
+			agent_watch_stop(a->watch);
+			a->watch = NULL;
+			agent_pool_stop(a->pool);
+			a->pool = NULL;
+		}
 	}
 
 	pthread_mutex_lock(&ctl.mu);

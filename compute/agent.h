@@ -24,6 +24,8 @@ struct agent_config {
 	long long fake_ram_mb;    /* default 32768 */
 	long long fake_disk_gb;   /* default 1000 */
 	int fake_spawn_delay_ms;  /* fake only: each spawn sleeps this long (tests kill an agent mid-build) */
+	int fake_stop_delay_ms;   /* fake only: a running guest takes this long to shut down (tests) */
+	int max_concurrent_tasks; /* tasks run at once, one per instance at most (default 4) */
 	int heartbeat_s;          /* default 10 */
 	int poll_wait_s;          /* long-poll wait, default 20 */
 	/* Real guests (qemu:///system) */

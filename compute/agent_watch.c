@@ -26,7 +26,7 @@ struct agent_watch {
 	const struct virt_driver *drv;
 	struct watch_host *hosts;
 	size_t nhosts;
-	pthread_mutex_t *task_mu;
+	struct agent_pool *pool;
 	struct http_client *http;
 	pthread_t thread;
 	pthread_mutex_t mu;         /* guards pending and stop */
@@ -101,7 +101,10 @@ static void ship_console(struct agent_watch *w, struct watch_host *h)
 	for (size_t i = 0; i < n; i++) {
 		struct virt_instance inst = { 0 };
 		snprintf(inst.uuid, sizeof(inst.uuid), "%s", uuids[i]);
+		if (!agent_pool_try_hold(w->pool, inst.uuid, 0))
+			continue;   /* a task of it runs: its result carries the console */
 		char *text = w->drv->console_text(h->conn, &inst);
+		agent_pool_release(w->pool, inst.uuid);
 		if (!text)
 			continue;
 		sanitize_utf8(text);
@@ -141,24 +144,26 @@ static void *watch_thread(void *arg)
 			w->pending = NULL;
 			w->npending = w->cap = 0;
 			pthread_mutex_unlock(&w->mu);
-			pthread_mutex_lock(w->task_mu);
 			for (size_t i = 0; i < nbatch; i++) {
 				struct nl_error err = { 0 };
 				int st = VIRT_POWER_NOSTATE;
+				if (!agent_pool_try_hold(w->pool, batch[i].uuid, 0)) {
+					/* A task of it runs or its result waits: look again after it. */
+					on_event(&w->srcs[batch[i].host], batch[i].uuid);
+					continue;
+				}
 				if (w->drv->get_power_state(w->hosts[batch[i].host].conn, batch[i].uuid, &st, &err) == 0 &&
 				    st != VIRT_POWER_MISSING)
 					report_power(w, batch[i].uuid, st);
+				agent_pool_release(w->pool, batch[i].uuid);
 			}
-			pthread_mutex_unlock(w->task_mu);
 			free(batch);
 		}
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec > next_tick.tv_sec || (now.tv_sec == next_tick.tv_sec && now.tv_nsec >= next_tick.tv_nsec)) {
-			pthread_mutex_lock(w->task_mu);
 			for (size_t i = 0; i < w->nhosts; i++)
 				ship_console(w, &w->hosts[i]);
-			pthread_mutex_unlock(w->task_mu);
 			next_tick = now;
 			next_tick.tv_sec += TICK_MS / 1000;
 		}
@@ -167,7 +172,7 @@ static void *watch_thread(void *arg)
 }
 
 struct agent_watch *agent_watch_start(const struct virt_driver *drv, const struct watch_host *hosts, size_t n,
-				      pthread_mutex_t *task_mu, const char *api_url,
+				      struct agent_pool *pool, const char *api_url,
 				      const struct http_credentials *cred, struct nl_error *err)
 {
 	struct agent_watch *w = nl_calloc(1, sizeof(*w));
@@ -176,7 +181,7 @@ struct agent_watch *agent_watch_start(const struct virt_driver *drv, const struc
 	w->hosts = nl_calloc(n ? n : 1, sizeof(*w->hosts));
 	memcpy(w->hosts, hosts, n * sizeof(*hosts));
 	w->srcs = nl_calloc(n ? n : 1, sizeof(*w->srcs));
-	w->task_mu = task_mu;
+	w->pool = pool;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -187,7 +192,6 @@ struct agent_watch *agent_watch_start(const struct virt_driver *drv, const struc
 		agent_watch_stop(w);
 		return NULL;
 	}
-	pthread_mutex_lock(task_mu);
 	for (size_t i = 0; i < n; i++) {
 		struct nl_error werr = { 0 };
 		w->srcs[i] = (struct event_src){ w, i };
@@ -195,7 +199,6 @@ struct agent_watch *agent_watch_start(const struct virt_driver *drv, const struc
 			log_warn("host %s: %s (power states are then caught by the periodic reconcile)", hosts[i].name,
 				 werr.msg);
 	}
-	pthread_mutex_unlock(task_mu);
 	if (pthread_create(&w->thread, NULL, watch_thread, w)) {
 		nl_err_set(err, 500, "Cannot start the watcher thread.");
 		w->thread = 0;
@@ -218,11 +221,9 @@ void agent_watch_stop(struct agent_watch *w)
 		pthread_join(w->thread, NULL);
 	}
 	/* No more events for this watcher: the conns outlive it (the agent closes them). */
-	pthread_mutex_lock(w->task_mu);
 	for (size_t i = 0; i < w->nhosts; i++)
 		if (w->drv->watch_events)
 			w->drv->watch_events(w->hosts[i].conn, NULL, NULL, &(struct nl_error){ 0 });
-	pthread_mutex_unlock(w->task_mu);
 	http_client_free(w->http);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);

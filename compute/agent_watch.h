@@ -5,10 +5,12 @@
  * the time: the watcher ships new console output every second (POST .../console), so
  * `openstack server console log` shows the boot as it happens.
  *
- * One thread with its own HTTP client. It touches a host's virt connection only while
- * holding task_mu, the lock the task runner holds around each task and its result, so a
- * report can never overtake the result of the task that caused it. Hosts of the fake
- * hypervisor are not watched: they change only through tasks. */
+ * One thread with its own HTTP client. It touches an instance only while it holds the
+ * instance in the task pool (agent_pool_try_hold), which no worker running a task of it
+ * or holding its undelivered result lets it do: a report can never overtake the result of
+ * the task that caused it. An event for a busy instance is looked at again a moment
+ * later; its console waits for the next tick. Hosts of the fake hypervisor are not
+ * watched: they change only through tasks. */
 #ifndef NL_AGENT_WATCH_H
 #define NL_AGENT_WATCH_H
 
@@ -16,12 +18,13 @@
 #include <stddef.h>
 
 #include "common/error.h"
+#include "compute/agent_pool.h"
 #include "compute/http.h"
 #include "compute/virt.h"
 
 struct watch_host {
 	const char *name;           /* borrowed, for log lines */
-	struct virt_conn *conn;     /* borrowed; used under task_mu only */
+	struct virt_conn *conn;     /* borrowed; an instance only while held in the pool */
 };
 
 struct agent_watch;
@@ -30,7 +33,7 @@ struct agent_watch;
  * the thread or its HTTP client cannot be made; a host whose events cannot be watched is
  * logged and still gets console shipping. */
 struct agent_watch *agent_watch_start(const struct virt_driver *drv, const struct watch_host *hosts, size_t n,
-				      pthread_mutex_t *task_mu, const char *api_url,
+				      struct agent_pool *pool, const char *api_url,
 				      const struct http_credentials *cred, struct nl_error *err);
 /* Stops the thread and frees everything. NULL is a no-op. */
 void agent_watch_stop(struct agent_watch *w);

@@ -29,6 +29,8 @@ static const struct option long_opts[] = {
 	{ "fake-ram-mb", required_argument, NULL, 'r' },
 	{ "fake-disk-gb", required_argument, NULL, 'd' },
 	{ "fake-spawn-delay-ms", required_argument, NULL, 'D' },
+	{ "fake-stop-delay-ms", required_argument, NULL, 'O' },
+	{ "max-concurrent-tasks", required_argument, NULL, 'C' },
 	{ "state-dir", required_argument, NULL, 's' },
 	{ "virt-type", required_argument, NULL, 'V' },
 	{ "network-mode", required_argument, NULL, 'N' },
@@ -67,6 +69,8 @@ static void usage(FILE *f)
 		"  --fake-ram-mb N      RAM of each fake host in MB (default: 32768)\n"
 		"  --fake-disk-gb N     disk of each fake host in GB (default: 1000)\n"
 		"  --fake-spawn-delay-ms N  each fake build takes N ms (to test an agent killed mid-build)\n"
+		"  --fake-stop-delay-ms N   a running fake guest takes N ms to shut down (tests)\n"
+		"  --max-concurrent-tasks N tasks run at once, one per instance at most (default: 4)\n"
 		"  --state-dir DIR      fake node files and instance files (default: var-compute)\n"
 		"  --virt-type TYPE     qemu:///system: auto (probe KVM, default), kvm or qemu (TCG)\n"
 		"  --network-mode MODE  nat (default), isolated, bridge or user\n"
@@ -287,10 +291,16 @@ int main(int argc, char **argv)
 				return die2("--fake-disk-gb: '%s' is not a number", optarg);
 			cfg.fake_disk_gb = n;
 			break;
-		case 'D':
+		case 'D': case 'O':
 			if (parse_num(optarg, 0, 600000, &n))
-				return die2("--fake-spawn-delay-ms: '%s' is not a number from 0 to 600000", optarg);
-			cfg.fake_spawn_delay_ms = (int)n;
+				return die2(opt == 'D' ? "--fake-spawn-delay-ms: '%s' is not a number from 0 to 600000"
+						       : "--fake-stop-delay-ms: '%s' is not a number from 0 to 600000", optarg);
+			*(opt == 'D' ? &cfg.fake_spawn_delay_ms : &cfg.fake_stop_delay_ms) = (int)n;
+			break;
+		case 'C':
+			if (parse_num(optarg, 1, 256, &n))
+				return die2("--max-concurrent-tasks: '%s' is not a number from 1 to 256", optarg);
+			cfg.max_concurrent_tasks = (int)n;
 			break;
 		case 'h': usage(stdout); return 0;
 		default:

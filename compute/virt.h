@@ -9,7 +9,9 @@
  * Every lifecycle call is idempotent, as the agent protocol requires: doing a task twice
  * (the API re-queues the tasks of a restarted agent) must be harmless. Calls return 0, or
  * -1 with err set to a whole sentence that becomes the instance fault message.
- * A virt_conn is used by one thread at a time. No HTTP and no JSON here. */
+ * A virt_conn may be used by several threads at once, each on a different instance (the
+ * agent's workers, its watcher): one instance is only ever touched by one thread at a
+ * time (compute/agent_pool.h). No HTTP and no JSON here. */
 #ifndef NL_VIRT_H
 #define NL_VIRT_H
 
@@ -43,6 +45,7 @@ struct virt_host_config {
 	long long fake_ram_mb;
 	long long fake_disk_gb;   /* the test driver has no disks: reported as local_gb */
 	int fake_spawn_delay_ms;  /* the fake sleeps this long in spawn (0: no delay) */
+	int fake_stop_delay_ms;   /* the fake's running guests take this long to shut down */
 	/* qemu:///system only */
 	const char *virt_type;    /* "auto" (probe, see virt_probe.h), "kvm" or "qemu" */
 	const char *network_mode; /* see virt_net.h: nat, isolated, bridge, user */

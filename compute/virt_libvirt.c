@@ -57,13 +57,20 @@ struct fake_console {
 	bool offset_loaded;       /* qemu: offset read from console.offset */
 };
 
+/* Several agent workers use one virt_conn at once (for different instances): mu guards
+ * what they share here (the connection pointer, swapped on a reconnect; the console
+ * list; the event callback), net_mu the DHCP reservations (read-modify-update of the
+ * network XML). libvirt's own objects are thread-safe. mu is never held across a
+ * libvirt call that can block for long, nor while taking net_mu. */
 struct virt_conn {
-	virConnectPtr conn;
+	pthread_mutex_t mu, net_mu;
+	virConnectPtr conn;       /* under mu: use conn_get() */
 	bool fake;                /* the test driver */
 	char host[128];
 	char state_dir[512];
 	long long fake_disk_gb;
 	int fake_spawn_delay_ms;
+	int fake_stop_delay_ms;
 	char arch[32];
 	struct fake_console *consoles;
 	size_t nconsoles;
@@ -110,19 +117,35 @@ static int fail_virt(struct nl_error *err, const char *what, const char *name)
 
 static int ensure_connected(struct virt_conn *vc, struct nl_error *err);
 
+/* The current connection (reopened first when libvirtd went away) with a reference of
+ * the caller's, dropped with virConnectClose(): a reconnect by another thread then
+ * cannot free it under us. NULL with err. */
+static virConnectPtr conn_get(struct virt_conn *vc, struct nl_error *err)
+{
+	virConnectPtr c = NULL;
+	pthread_mutex_lock(&vc->mu);
+	if (ensure_connected(vc, err) == 0 && virConnectRef(vc->conn) == 0)
+		c = vc->conn;
+	else if (!err->msg[0])
+		nl_err_set(err, 503, "The libvirt connection of host %s is gone.", vc->host);
+	pthread_mutex_unlock(&vc->mu);
+	return c;
+}
+
 /* Finds the instance's domain: 0 and *dom (NULL when missing), or -1 with err. Every
  * operation starts here, so this is also where a lost libvirt connection is reopened. */
 static int find_domain(struct virt_conn *vc, const char *uuid, virDomainPtr *dom, struct nl_error *err)
 {
 	*dom = NULL;
-	if (ensure_connected(vc, err))
+	virConnectPtr c = conn_get(vc, err);
+	if (!c)
 		return -1;
-	*dom = virDomainLookupByUUIDString(vc->conn, uuid);
-	if (*dom)
-		return 0;
-	if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN)
-		return 0;
-	return fail_virt(err, "Looking up the domain of instance", uuid);
+	/* virConnectClose() resets the thread's libvirt error: read it first. */
+	*dom = virDomainLookupByUUIDString(c, uuid);
+	int rc = !*dom && virGetLastErrorCode() != VIR_ERR_NO_DOMAIN
+		 ? fail_virt(err, "Looking up the domain of instance", uuid) : 0;
+	virConnectClose(c);
+	return rc;
 }
 
 /* libvirt's state, VIR_DOMAIN_NOSTATE when it cannot be read (the caller then just tries). */
@@ -196,10 +219,14 @@ static virDomainPtr define_domain(struct virt_conn *vc, const struct virt_instan
 	}
 	char *xml = domain_xml_new(inst, &o);
 	free(nic);
-	virDomainPtr dom = virDomainDefineXML(vc->conn, xml);
+	virConnectPtr c = conn_get(vc, err);
+	virDomainPtr dom = c ? virDomainDefineXML(c, xml) : NULL;
 	free(xml);
+	if (!c)
+		return NULL;
 	if (!dom)
 		fail_virt(err, "Defining domain", inst->name);
+	virConnectClose(c);   /* after reading the error: it resets it */
 	return dom;
 }
 
@@ -235,11 +262,13 @@ static struct fake_console *console_find(struct virt_conn *vc, const char *uuid,
 
 static void console_forget(struct virt_conn *vc, const char *uuid)
 {
+	pthread_mutex_lock(&vc->mu);
 	struct fake_console *c = console_find(vc, uuid, false);
-	if (!c)
-		return;
-	free(c->text);
-	*c = vc->consoles[--vc->nconsoles];
+	if (c) {
+		free(c->text);
+		*c = vc->consoles[--vc->nconsoles];
+	}
+	pthread_mutex_unlock(&vc->mu);
 }
 
 static void console_append(struct fake_console *c, const char *text)
@@ -273,9 +302,11 @@ static void console_kernel_line(struct virt_conn *vc, const struct virt_instance
 	char line[256];
 	if (!vc->fake)
 		return;
+	pthread_mutex_lock(&vc->mu);
 	struct fake_console *c = console_find(vc, inst->uuid, true);
 	snprintf(line, sizeof(line), "[%12.6f] %s\n", console_uptime(c), msg);
 	console_append(c, line);
+	pthread_mutex_unlock(&vc->mu);
 }
 
 /* A short, realistic Debian cloud image boot, enough for a user (or a test) to see the
@@ -291,8 +322,6 @@ static void console_boot(struct virt_conn *vc, const struct virt_instance *inst)
 
 	if (!vc->fake)
 		return;
-	struct fake_console *c = console_find(vc, inst->uuid, true);
-	clock_gettime(CLOCK_MONOTONIC, &c->boot);
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	FILE *f = open_memstream(&text, &len);
@@ -322,7 +351,11 @@ static void console_boot(struct virt_conn *vc, const struct virt_instance *inst)
 		when, when, host, host);
 	if (fclose(f) != 0)
 		abort();
+	pthread_mutex_lock(&vc->mu);
+	struct fake_console *c = console_find(vc, inst->uuid, true);
+	clock_gettime(CLOCK_MONOTONIC, &c->boot);
 	console_append(c, text);
+	pthread_mutex_unlock(&vc->mu);
 	free(text);
 }
 
@@ -330,7 +363,7 @@ static void console_boot(struct virt_conn *vc, const struct virt_instance *inst)
  * remembered offset, at most CONSOLE_PENDING_MAX bytes per call (the rest comes next
  * time). The offset is kept in console.offset beside the log, so an agent restart goes
  * on where it stopped instead of sending the whole log to the API again. */
-static char *qemu_console_text(struct virt_conn *vc, const struct virt_instance *inst)
+static char *qemu_console_text_locked(struct virt_conn *vc, const struct virt_instance *inst)
 {
 	char path[700], opath[700];
 	struct stat st;
@@ -390,16 +423,18 @@ static char *qemu_console_text(struct virt_conn *vc, const struct virt_instance 
 
 static char *lv_console_text(struct virt_conn *vc, const struct virt_instance *inst)
 {
-	struct fake_console *c;
-	char *text;
-
-	if (!vc->fake)
-		return qemu_console_text(vc, inst);
-	c = console_find(vc, inst->uuid, false);
-	if (!c || !c->text)
-		return NULL;
-	text = c->text;
-	c->text = NULL;
+	char *text = NULL;
+	pthread_mutex_lock(&vc->mu);
+	if (!vc->fake) {
+		text = qemu_console_text_locked(vc, inst);
+	} else {
+		struct fake_console *c = console_find(vc, inst->uuid, false);
+		if (c) {
+			text = c->text;
+			c->text = NULL;
+		}
+	}
+	pthread_mutex_unlock(&vc->mu);
 	return text;
 }
 
@@ -566,9 +601,18 @@ static int prepare_instance(struct virt_conn *vc, const struct virt_instance *in
 		return -1;
 	t_cd = ms_since(&t0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (inst->mac_address[0] && inst->fixed_ip[0] &&
-	    vnet_reserve(vc->conn, &vc->net, inst->mac_address, inst->fixed_ip, inst->hostname[0] ? inst->hostname : inst->name, err))
-		return -1;
+	if (inst->mac_address[0] && inst->fixed_ip[0]) {
+		virConnectPtr c = conn_get(vc, err);
+		if (!c)
+			return -1;
+		pthread_mutex_lock(&vc->net_mu);
+		int rc = vnet_reserve(c, &vc->net, inst->mac_address, inst->fixed_ip,
+				      inst->hostname[0] ? inst->hostname : inst->name, err);
+		pthread_mutex_unlock(&vc->net_mu);
+		virConnectClose(c);
+		if (rc)
+			return -1;
+	}
 	t_net = ms_since(&t0);
 	/* Every step of a build, for whoever wants to see where its time goes. */
 	log_debug("instance %s prepared: root disk %.1f ms, config drive %.1f ms, DHCP reservation %.1f ms",
@@ -594,9 +638,16 @@ static int remove_instance_files(struct virt_conn *vc, const struct virt_instanc
 			   strerror(errno));
 		return -1;
 	}
-	if (inst->mac_address[0])
-		return vnet_release(vc->conn, &vc->net, inst->mac_address, err);
-	return 0;
+	if (!inst->mac_address[0])
+		return 0;
+	virConnectPtr c = conn_get(vc, err);
+	if (!c)
+		return -1;
+	pthread_mutex_lock(&vc->net_mu);
+	int rc = vnet_release(c, &vc->net, inst->mac_address, err);
+	pthread_mutex_unlock(&vc->net_mu);
+	virConnectClose(c);
+	return rc;
 }
 
 static int lv_spawn(struct virt_conn *vc, const struct virt_instance *inst, struct nl_error *err)
@@ -682,6 +733,11 @@ static int lv_power_off(struct virt_conn *vc, const struct virt_instance *inst, 
 		return -1;
 	int state = domain_state(dom);
 	if (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_BLOCKED) {
+		if (vc->fake && vc->fake_stop_delay_ms > 0) {
+			/* A guest slow to shut down, so tests can see other tasks go on meanwhile. */
+			struct timespec d = { vc->fake_stop_delay_ms / 1000, (long)(vc->fake_stop_delay_ms % 1000) * 1000000 };
+			nanosleep(&d, NULL);
+		}
 		console_kernel_line(vc, inst, "reboot: Power down");
 		if (virDomainShutdown(dom) == 0)
 			wait_inactive(dom, shutdown_wait_ms(vc, inst));
@@ -889,14 +945,17 @@ static int lv_list_domains(struct virt_conn *vc, char (**uuids)[VIRT_UUID_LEN + 
 
 	*uuids = NULL;
 	*n = 0;
-	if (ensure_connected(vc, err))
+	virConnectPtr c = conn_get(vc, err);
+	if (!c)
 		return -1;
-	int count = virConnectListAllDomains(vc->conn, &doms, 0);
+	int count = virConnectListAllDomains(c, &doms, 0);
 	if (count < 0) {
 		nl_err_set(err, 500, "Listing the domains of host %s failed: %s", vc->host,
 			   virGetLastErrorMessage());
+		virConnectClose(c);
 		return -1;
 	}
+	virConnectClose(c);
 	*uuids = nl_calloc((size_t)count + 1, sizeof(**uuids));
 	for (int i = 0; i < count; i++) {
 		if (is_instance_name(virDomainGetName(doms[i])) && owned(vc, doms[i]) &&
@@ -980,9 +1039,12 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 	(void)conn;
 	(void)event;
 	(void)detail;
-	if (vc->event_cb && is_instance_name(virDomainGetName(dom)) && owned(vc, dom) &&
-	    virDomainGetUUIDString(dom, uuid) == 0)
-		vc->event_cb(vc->event_opaque, uuid);
+	pthread_mutex_lock(&vc->mu);
+	void (*cb)(void *, const char *) = vc->event_cb;
+	void *cb_opaque = vc->event_opaque;
+	pthread_mutex_unlock(&vc->mu);
+	if (cb && is_instance_name(virDomainGetName(dom)) && owned(vc, dom) && virDomainGetUUIDString(dom, uuid) == 0)
+		cb(cb_opaque, uuid);
 	return 0;
 }
 
@@ -1000,11 +1062,15 @@ static int register_events(struct virt_conn *vc, struct nl_error *err)
 static int lv_watch_events(struct virt_conn *vc, void (*cb)(void *opaque, const char *uuid), void *opaque,
 			   struct nl_error *err)
 {
+	int rc = 0;
+	pthread_mutex_lock(&vc->mu);
 	vc->event_cb = cb;
 	vc->event_opaque = opaque;
-	if (vc->fake || vc->event_id >= 0)
-		return 0;   /* the fake changes only through our own calls */
-	return register_events(vc, err);
+	/* the fake changes only through our own calls */
+	if (!vc->fake && vc->event_id < 0)
+		rc = register_events(vc, err);
+	pthread_mutex_unlock(&vc->mu);
+	return rc;
 }
 
 static bool lv_needs_image(struct virt_conn *vc)
@@ -1032,14 +1098,26 @@ static void caps_host_cpu_field(const char *caps, const char *tag, char *out, si
 	snprintf(out, len, "%.*s", (int)(b - a), a);
 }
 
+static int host_info_of(struct virt_conn *vc, virConnectPtr conn, struct virt_host_info *out, struct nl_error *err);
+
 static int lv_host_info(struct virt_conn *vc, struct virt_host_info *out, struct nl_error *err)
+{
+	virConnectPtr c = conn_get(vc, err);
+	if (!c)
+		return -1;
+	int rc = host_info_of(vc, c, out, err);
+	virConnectClose(c);
+	return rc;
+}
+
+static int host_info_of(struct virt_conn *vc, virConnectPtr conn, struct virt_host_info *out, struct nl_error *err)
 {
 	virNodeInfo ni;
 	unsigned long version = 0;
-	const char *type = virConnectGetType(vc->conn);
+	const char *type = virConnectGetType(conn);
 
 	memset(out, 0, sizeof(*out));
-	if (!type || virNodeGetInfo(vc->conn, &ni) < 0 || virConnectGetVersion(vc->conn, &version) < 0) {
+	if (!type || virNodeGetInfo(conn, &ni) < 0 || virConnectGetVersion(conn, &version) < 0) {
 		nl_err_set(err, 500, "Reading the facts of host %s from libvirt failed: %s", vc->host,
 			   virGetLastErrorMessage());
 		return -1;
@@ -1068,7 +1146,7 @@ static int lv_host_info(struct virt_conn *vc, struct virt_host_info *out, struct
 		snprintf(cpu->vendor, sizeof(cpu->vendor), "novalite");
 		return 0;
 	}
-	char *hostname = virConnectGetHostname(vc->conn);
+	char *hostname = virConnectGetHostname(conn);
 	snprintf(out->hypervisor_hostname, sizeof(out->hypervisor_hostname), "%s", hostname ? hostname : vc->host);
 	free(hostname);
 	struct statvfs sv;
@@ -1076,7 +1154,7 @@ static int lv_host_info(struct virt_conn *vc, struct virt_host_info *out, struct
 		out->local_gb = (long long)((unsigned long long)sv.f_blocks * sv.f_frsize >> 30);
 	else
 		log_warn("statvfs %s: %s (reporting local_gb 0)", vc->state_dir, strerror(errno));
-	char *caps = virConnectGetCapabilities(vc->conn);
+	char *caps = virConnectGetCapabilities(conn);
 	caps_host_cpu_field(caps, "model", cpu->model, sizeof(cpu->model));
 	caps_host_cpu_field(caps, "vendor", cpu->vendor, sizeof(cpu->vendor));
 	free(caps);
@@ -1216,11 +1294,14 @@ static struct virt_conn *lv_open(const struct virt_host_config *cfg, struct nl_e
 
 	pthread_once(&once, quiet_libvirt);
 	struct virt_conn *vc = nl_calloc(1, sizeof(*vc));
+	pthread_mutex_init(&vc->mu, NULL);
+	pthread_mutex_init(&vc->net_mu, NULL);
 	vc->event_id = -1;
 	snprintf(vc->host, sizeof(vc->host), "%s", cfg->host);
 	snprintf(vc->state_dir, sizeof(vc->state_dir), "%s", cfg->state_dir);
 	vc->fake_disk_gb = cfg->fake_disk_gb;
 	vc->fake_spawn_delay_ms = cfg->fake_spawn_delay_ms;
+	vc->fake_stop_delay_ms = cfg->fake_stop_delay_ms;
 	snprintf(vc->arch, sizeof(vc->arch), "%s", uname(&un) == 0 ? un.machine : "x86_64");
 
 	snprintf(uri, sizeof(uri), "%s", cfg->uri);
@@ -1264,12 +1345,16 @@ static struct virt_conn *lv_open(const struct virt_host_config *cfg, struct nl_e
 fail:
 	if (vc->conn)
 		virConnectClose(vc->conn);
+	pthread_mutex_destroy(&vc->mu);
+	pthread_mutex_destroy(&vc->net_mu);
 	free(vc);
 	return NULL;
 }
 
 /* A restarted libvirtd closes our connection: open a new one (and watch its events
- * again) before the next operation. Guests keep running across a libvirtd restart. */
+ * again) before the next operation. Guests keep running across a libvirtd restart.
+ * Called with vc->mu held (conn_get); the old connection lives on while a thread still
+ * holds a reference to it. */
 static int ensure_connected(struct virt_conn *vc, struct nl_error *err)
 {
 	if (vc->fake || virConnectIsAlive(vc->conn) == 1)
@@ -1302,6 +1387,8 @@ static void lv_close(struct virt_conn *vc)
 	for (size_t i = 0; i < vc->nconsoles; i++)
 		free(vc->consoles[i].text);
 	free(vc->consoles);
+	pthread_mutex_destroy(&vc->mu);
+	pthread_mutex_destroy(&vc->net_mu);
 	free(vc);
 }
 

@@ -501,8 +501,11 @@ def report_vms(r, w, verdict):
       % (g("vms_marker_api_median_s"), g("vms_ratio_api")))
     w("  DELETE -> domain gone            %6s s   bare virsh destroy+undefine: %s s"
       % (g("vms_delete_median_s"), g("vms_bare_delete_median_s")))
-    w("  five at once: all ACTIVE %s s, all markers %s s"
-      % (g("vms_five_all_active_s"), g("vms_five_all_marker_s")))
+    w("  five at once on one host (max_concurrent_tasks %s): first ACTIVE %s s, all ACTIVE %s s, "
+      "all markers %s s" % (g("vms_max_concurrent_tasks"), g("vms_five_first_active_s"),
+                            g("vms_five_all_active_s"), g("vms_five_all_marker_s")))
+    w("    against one guest alone: x%s to all ACTIVE, x%s to all markers (5 one after another: x5)"
+      % (g("vms_five_ratio_active"), g("vms_five_ratio_marker")))
     return 0 if ok else 1
 
 

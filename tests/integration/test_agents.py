@@ -258,3 +258,183 @@ def test_two_hundred_fake_hosts_from_one_agent(http, daemon, tmp_path, osc):
         assert stats["count"] >= 200
     finally:
         many.stop()
+
+
+# ---- concurrent tasks (compute/agent_pool.c) ------------------------------------------------
+
+def test_slow_stop_does_not_delay_another_build(http, daemon, image, tmp_path):
+    # A guest that takes 5 s to shut down: another server's build on the same
+    # host goes on meanwhile and is ACTIVE long before the stop finishes.
+    ag = Agent(daemon, tmp_path, "node-par", "--fake-stop-delay-ms", 5000,
+               "--max-concurrent-tasks", 4).start()
+    try:
+        wait_hosts(http, {"node-par"})
+        slow = wait_status(http, boot(http, image,
+                                      availability_zone="nova:node-par"),
+                           "ACTIVE")["id"]
+        t0 = time.time()
+        r = http.compute("POST", "/servers/%s/action" % slow,
+                         json={"os-stop": None})
+        assert r.status_code == 202, r.text
+        time.sleep(0.5)          # the stop is leased: the guest "shuts down"
+        others = [boot(http, image, availability_zone="nova:node-par")
+                  for _ in range(3)]
+        for sid in others:
+            s = wait_status(http, sid, "ACTIVE", timeout=4)
+            assert s["OS-EXT-SRV-ATTR:host"] == "node-par"
+        t_others = time.time() - t0
+        s = http.compute("GET", "/servers/%s" % slow).json()["server"]
+        assert s["OS-EXT-STS:task_state"] == "powering-off", s
+        wait_status(http, slow, "SHUTOFF", timeout=20)
+        t_slow = time.time() - t0
+        assert t_slow >= 5.0
+        assert t_others < t_slow - 2.0, (t_others, t_slow)
+    finally:
+        ag.stop()
+
+
+def test_tasks_of_one_instance_stay_serialized(http, daemon, image, tmp_path):
+    # A delete queued behind a slow stop of the same server waits for the
+    # stop's result: one task per instance at a time, in order.
+    ag = Agent(daemon, tmp_path, "node-ser", "--fake-stop-delay-ms", 3000).start()
+    try:
+        wait_hosts(http, {"node-ser"})
+        sid = wait_status(http, boot(http, image,
+                                     availability_zone="nova:node-ser"),
+                          "ACTIVE")["id"]
+        t0 = time.time()
+        r = http.compute("POST", "/servers/%s/action" % sid,
+                         json={"os-stop": None})
+        assert r.status_code == 202, r.text
+        time.sleep(0.5)
+        r = http.compute("DELETE", "/servers/%s" % sid)
+        assert r.status_code == 204, r.text
+        time.sleep(1.0)          # the delete is leased too, but waits
+        r = http.compute("GET", "/servers/%s" % sid)
+        assert r.status_code == 200, r.text
+        assert r.json()["server"]["OS-EXT-STS:task_state"] == "deleting"
+        wait_status(http, sid, "DELETED", timeout=20)
+        assert time.time() - t0 >= 3.0
+        log = ag.log.read_text()
+        stop_at = log.find("stop %s on node-ser: done" % sid)
+        delete_at = log.find("delete %s on node-ser: done" % sid)
+        assert 0 <= stop_at < delete_at, log
+    finally:
+        ag.stop()
+
+
+class FlakyProxy:
+    """Stands between an agent and the internal port: the API as an agent sees
+    it when its disk is full. While `failing` holds task ids, results posted
+    for them get 500 (the other requests pass through untouched). No hook in
+    the API: the agent cannot tell this from a real 5xx."""
+
+    def __init__(self, upstream_port):
+        import http.client
+        import http.server
+        import re
+        import threading
+        proxy = self
+        self.failing = set()
+        self.fail_all = False
+        self.refused = {}            # task id -> 500s answered
+        self.first_result = None     # the first task id a result came for
+        self.lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def forward(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else None
+                m = re.match(r"^/internal/v1/tasks/(\d+)$", self.path)
+                if m and self.command == "POST":
+                    tid = int(m.group(1))
+                    with proxy.lock:
+                        if proxy.first_result is None:
+                            proxy.first_result = tid
+                        fail = proxy.fail_all or tid in proxy.failing
+                        if fail:
+                            proxy.refused[tid] = proxy.refused.get(tid, 0) + 1
+                    if fail:
+                        out = b'{"computeFault": {"code": 500, "message": ' \
+                              b'"database or disk is full"}}'
+                        self.send_response(500)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(out)))
+                        self.end_headers()
+                        self.wfile.write(out)
+                        return
+                c = http.client.HTTPConnection("127.0.0.1", upstream_port,
+                                               timeout=60)
+                hdrs = {k: v for k, v in self.headers.items()
+                        if k.lower() in ("x-auth-token", "content-type",
+                                         "accept")}
+                c.request(self.command, self.path, body=body, headers=hdrs)
+                resp = c.getresponse()
+                out = resp.read()
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() in ("content-type",):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+                c.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_result_refused_with_5xx_is_posted_again(http, daemon, image, tmp_path):
+    # The API answers 500 to the result of one build: the agent keeps it and
+    # posts it again with back-off; another build on the same agent is not held
+    # up meanwhile; once the API takes results again the first server goes
+    # ACTIVE without the agent re-registering.
+    proxy = FlakyProxy(daemon.internal_port)
+    ag = Agent(daemon, tmp_path, "node-5xx", "--api-url",
+               "http://127.0.0.1:%d" % proxy.port).start()
+    try:
+        wait_hosts(http, {"node-5xx"})
+        proxy.fail_all = True
+        first = boot(http, image, availability_zone="nova:node-5xx")
+        deadline = time.time() + 10
+        while time.time() < deadline and proxy.first_result is None:
+            time.sleep(0.05)
+        assert proxy.first_result is not None
+        with proxy.lock:
+            proxy.failing.add(proxy.first_result)
+            proxy.fail_all = False
+        second = wait_status(http, boot(http, image,
+                                        availability_zone="nova:node-5xx"),
+                             "ACTIVE", timeout=10)
+        assert second["OS-EXT-SRV-ATTR:host"] == "node-5xx"
+        # 1 s, 2 s, 4 s back-off: at least three refusals within ~8 s.
+        deadline = time.time() + 15
+        while time.time() < deadline and \
+                proxy.refused.get(proxy.first_result, 0) < 3:
+            time.sleep(0.1)
+        assert proxy.refused[proxy.first_result] >= 3, proxy.refused
+        s = http.compute("GET", "/servers/%s" % first).json()["server"]
+        assert s["status"] == "BUILD", s
+        with proxy.lock:
+            proxy.failing.clear()
+        s = wait_status(http, first, "ACTIVE", timeout=40)
+        assert s["OS-EXT-SRV-ATTR:host"] == "node-5xx"
+        log = ag.log.read_text()
+        assert "posting it again with back-off" in log, log
+        assert "registered" in log and log.count("host node-5xx registered") == 1
+    finally:
+        ag.stop()
+        proxy.close()
