@@ -335,7 +335,7 @@ static int create_tx(void *p, struct nl_error *err)
 		kv[k].key = key;
 		kv[k++].value = json_string_value(val);
 	}
-	sr.vcpus = (int)I(c->flavor, "vcpus");
+	sr.vcpus = I(c->flavor, "vcpus");
 	sr.ram_mb = I(c->flavor, "memory_mb");
 	sr.disk_gb = I(c->flavor, "root_gb") + I(c->flavor, "ephemeral_gb") + (I(c->flavor, "swap") + 1023) / 1024;
 	sr.extra_specs = kv;

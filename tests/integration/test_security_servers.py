@@ -306,3 +306,32 @@ def test_concurrent_creates_respect_group_member_quota(http, make_tenant,
                          "Quota exceeded, too many servers in group"}}, b
     r = http.compute("GET", "/os-server-groups/" + gid, token=t.member.token)
     assert len(r.json()["server_group"]["members"]) == 2, r.text
+
+
+def test_server_metadata_uses_project_quota(http, make_tenant, image):
+    """PUT/POST /servers/{id}/metadata counts against the project's
+    metadata_items (os-quota-sets), not only the configured default."""
+    t = make_tenant("meta")
+    r = http.compute("PUT", "/os-quota-sets/" + t.project_id,
+                     json={"quota_set": {"metadata_items": 2}})
+    assert r.status_code == 200, r.text
+    tok = t.member.token
+    msg = fault(create(http, image, token=tok,
+                       metadata={"a": "1", "b": "2", "c": "3"}),
+                403, "forbidden")
+    assert msg == ("Quota exceeded for metadata_items: Requested 3, but "
+                   "already used 0 of 2 metadata_items"), msg
+    r = create(http, image, token=tok, metadata={"a": "1"})
+    assert r.status_code == 202, r.text
+    sid = r.json()["server"]["id"]
+    lib.wait_server(http, sid, "ACTIVE")      # 409 while building
+    for method, body in (("POST", {"metadata": {"b": "2", "c": "3"}}),
+                         ("PUT", {"metadata": {"x": "1", "y": "2",
+                                               "z": "3"}})):
+        r = http.compute(method, "/servers/%s/metadata" % sid, token=tok,
+                         json=body)
+        msg = fault(r, 403, "forbidden")
+        assert msg == ("Quota exceeded for metadata_items: Requested 3, but "
+                       "already used 0 of 2 metadata_items"), msg
+    r = http.compute("GET", "/servers/%s/metadata" % sid, token=tok)
+    assert r.json() == {"metadata": {"a": "1"}}, r.text
