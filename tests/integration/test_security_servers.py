@@ -335,3 +335,20 @@ def test_server_metadata_uses_project_quota(http, make_tenant, image):
                        "already used 0 of 2 metadata_items"), msg
     r = http.compute("GET", "/servers/%s/metadata" % sid, token=tok)
     assert r.json() == {"metadata": {"a": "1"}}, r.text
+
+
+def test_keypair_quota_is_the_projects(http, make_tenant):
+    """key_pairs from os-quota-sets applies (it was read and ignored)."""
+    t = make_tenant("kp")
+    r = http.compute("PUT", "/os-quota-sets/" + t.project_id,
+                     json={"quota_set": {"key_pairs": 1}})
+    assert r.status_code == 200, r.text
+    tok = t.member.token
+    r = http.compute("POST", "/os-keypairs", token=tok,
+                     json={"keypair": {"name": "k1"}})
+    assert r.status_code == 200, r.text
+    r = http.compute("POST", "/os-keypairs", token=tok,
+                     json={"keypair": {"name": "k2"}})
+    assert fault(r, 403, "forbidden") == "Quota exceeded, too many key pairs."
+    r = http.compute("GET", "/os-keypairs", token=tok)
+    assert [k["keypair"]["name"] for k in r.json()["keypairs"]] == ["k1"]
