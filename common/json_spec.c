@@ -4,6 +4,7 @@
  * (the key order of Nova's schema dicts). No I/O. */
 #include "common/json_spec.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -334,6 +335,15 @@ static int validate_string(struct ctx *c, const struct field_spec *f, json_t *v,
 			json_py_repr(v, buf, sizeof(buf));
 			return fail(c, f->name, v, "%s does not match '^(?! )[a-zA-Z0-9. _-]+(?<! )$'", buf);
 		}
+	} else if (f->format == FMT_HOSTNAME) {
+		/* Letters, digits and inner hyphens only: a hostname reaches the DHCP host
+		 * file (comma-separated), the config drive and the guest. */
+		static const char ok[] = "-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+		size_t l = strlen(s);
+		if (l < 2 || strspn(s, ok) != l || s[0] == '-' || s[l - 1] == '-') {
+			json_py_repr(v, buf, sizeof(buf));
+			return fail(c, f->name, v, "%s does not match '^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$'", buf);
+		}
 	} else if (f->format == FMT_PRINTABLE && !nl_name_is_printable(s, true)) {
 		/* Nova's valid_description_regex: ^[<every printable character>]*$ (shown short here) */
 		json_py_repr(v, buf, sizeof(buf));
@@ -374,10 +384,14 @@ static int validate_int(struct ctx *c, const struct field_spec *f, json_t *v, vo
 		}
 		/* Nova compares int(value): the number is shown bare, as given. */
 		snprintf(shown, sizeof(shown), "%s", s);
-		if (rc > 0)
+		/* Too large for an int64: out of range when the field has a bound on that side;
+		 * Python has no such limit, so an unbounded field gets the int64 extreme. */
+		if (rc > 0 && (f->flags & (neg ? SPEC_HAS_MIN : SPEC_HAS_MAX)))
 			return fail(c, f->name, v, "%s is %s than the %s of %lld", shown, neg ? "less" : "greater",
 				    neg ? "minimum" : "maximum", neg ? f->min : f->max);
-		if (neg)
+		if (rc > 0)
+			x = neg ? -LLONG_MAX : LLONG_MAX;
+		else if (neg)
 			x = -x;
 	} else {
 		json_py_repr(v, buf, sizeof(buf));

@@ -35,6 +35,7 @@ enum spec_format {
 	FMT_KEYPAIR_20,  /* Nova name + only [_- 0-9a-zA-Z] (keypair_name_20) */
 	FMT_KEYPAIR_292, /* Nova name + only [@._- 0-9a-zA-Z] (keypair_name_292) */
 	FMT_FLAVOR_ID,   /* ^(?! )[a-zA-Z0-9. _-]+(?<! )$ */
+	FMT_HOSTNAME,    /* Nova parameter_types.hostname: ^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$ */
 };
 
 #define SPEC_REQUIRED     0x01u

@@ -2,6 +2,7 @@
  * compute_hosts, usage summed over each host's non-deleted instances, aggregate
  * metadata (availability zones, extra-spec matching), server-group members and the
  * hosts of hinted instances. Runs inside the claim transaction. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,16 @@ static const char *keep_str(struct sched_host_set *set, const char *s)
 	json_t *j = json_string(s);
 	json_array_append_new(set->keep, j);
 	return json_string_value(j);
+}
+
+/* An int column of the scheduler's host state (vcpus, SUM(vcpus) over the host's
+ * instances, counts), saturated rather than truncated: sqlite3_column_int() keeps the
+ * low 32 bits, so a sum past 2^31 would read back small or negative and the host
+ * would look empty. Saturated, a full host stays full. */
+static int col_int_sat(sqlite3_stmt *st, int i)
+{
+	sqlite3_int64 v = sqlite3_column_int64(st, i);
+	return v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
 }
 
 int db_sched_hosts_load(struct sched_host_set *set, int64_t now, int64_t down_after_us, const char *group_uuid,
@@ -44,16 +55,16 @@ int db_sched_hosts_load(struct sched_host_set *set, int64_t now, int64_t down_af
 		h->name = keep_str(set, db_col_text(st, 0));
 		h->enabled = sqlite3_column_int(st, 1) == 0;
 		h->up = sqlite3_column_int(st, 2) == 0 && now - sqlite3_column_int64(st, 3) <= down_after_us;
-		h->vcpus = sqlite3_column_int(st, 4);
+		h->vcpus = sqlite3_column_int64(st, 4);
 		h->ram_mb = sqlite3_column_int64(st, 5);
 		h->disk_gb = sqlite3_column_int64(st, 6);
 		h->hypervisor_type = keep_str(set, db_col_text(st, 7));
 		h->arch = keep_str(set, db_col_text(st, 8));
 		h->hypervisor_version = sqlite3_column_int64(st, 9);
-		h->vcpus_used = sqlite3_column_int(st, 10);
+		h->vcpus_used = sqlite3_column_int64(st, 10);
 		h->ram_used_mb = sqlite3_column_int64(st, 11);
 		h->disk_used_gb = sqlite3_column_int64(st, 12);
-		h->instances = sqlite3_column_int(st, 13);
+		h->instances = col_int_sat(st, 13);
 		h->az = DEFAULT_AZ;
 		json_object_set_new(index, h->name, json_integer((json_int_t)set->n));
 		set->n++;
@@ -103,7 +114,7 @@ int db_sched_hosts_load(struct sched_host_set *set, int64_t now, int64_t down_af
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			json_t *ix = json_object_get(index, db_col_text(st, 0));
 			if (ix)
-				set->hosts[json_integer_value(ix)].group_members = sqlite3_column_int(st, 1);
+				set->hosts[json_integer_value(ix)].group_members = col_int_sat(st, 1);
 		}
 		sqlite3_reset(st);
 	}

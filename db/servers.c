@@ -457,3 +457,15 @@ long long db_server_group_count(const char *project_id)
 	sqlite3_reset(st);
 	return n;
 }
+
+long long db_server_group_member_count(const char *group_uuid)
+{
+	sqlite3_stmt *st = db_stmt("SELECT COUNT(*) FROM server_group_members m JOIN server_groups g ON g.id = "
+				   "m.group_id WHERE g.uuid = ?1");
+	long long n = 0;
+	db_bind_text(st, 1, group_uuid);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
+}

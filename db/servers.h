@@ -81,6 +81,8 @@ long long db_quota_limit(const char *project_id, const char *resource, long long
 /* ---- server groups (membership at create) ---- */
 json_t *db_server_group_get(const char *uuid, const char *project_id);   /* with "members" array */
 long long db_server_group_count(const char *project_id);
+/* Members of the group (by uuid) now; inside a transaction, the count it will commit against. */
+long long db_server_group_member_count(const char *group_uuid);
 int db_server_group_add_member(const char *group_uuid, const char *instance_uuid, struct nl_error *err);
 
 /* ---- instance actions ---- */

@@ -420,13 +420,14 @@ static HOT bool core_pass(const struct sched_ctx *c, const struct sched_host *h,
 {
 	/* Nova's CoreFilter: an instance may overcommit against others, never against itself. */
 	if (c->req->vcpus > h->vcpus)
-		return FAIL("%s: %d vCPUs requested, the host has %d", hname(h), c->req->vcpus, h->vcpus);
+		return FAIL("%s: %lld vCPUs requested, the host has %lld", hname(h), (long long)c->req->vcpus,
+			    (long long)h->vcpus);
 	double usable = sched_usable_vcpus(c->cfg, h);
 	if (usable >= (double)c->req->vcpus)
 		return true;
-	return FAIL("%s: %d vCPUs requested, %lld usable (%d x %g - %d reserved - %d used)", hname(h),
-		    c->req->vcpus, floor_ll(usable), h->vcpus, c->cfg->cpu_allocation_ratio,
-		    c->cfg->reserved_host_cpus, h->vcpus_used);
+	return FAIL("%s: %lld vCPUs requested, %lld usable (%lld x %g - %d reserved - %lld used)", hname(h),
+		    (long long)c->req->vcpus, floor_ll(usable), (long long)h->vcpus, c->cfg->cpu_allocation_ratio,
+		    c->cfg->reserved_host_cpus, (long long)h->vcpus_used);
 }
 
 static HOT bool disk_pass(const struct sched_ctx *c, const struct sched_host *h, char *why, size_t len)

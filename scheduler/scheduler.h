@@ -27,7 +27,7 @@ struct sched_host {
 	const char *az;                   /* availability zone ("nova" when in no AZ aggregate) */
 	bool enabled;                     /* os-services status */
 	bool up;                          /* heartbeat recent and not forced down */
-	int vcpus, vcpus_used;
+	int64_t vcpus, vcpus_used;        /* 64-bit: a sum of flavors' vcpus can pass 2^31 */
 	int64_t ram_mb, ram_used_mb;
 	int64_t disk_gb, disk_used_gb;
 	int instances;                    /* number of instances on the host */
@@ -54,7 +54,7 @@ enum sched_group_policy {
 };
 
 struct sched_request {
-	int vcpus;
+	int64_t vcpus;
 	int64_t ram_mb;
 	int64_t disk_gb;                  /* root + ephemeral + swap (MiB rounded up to GiB) */
 	const struct sched_kv *extra_specs;   /* flavor extra specs */

@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "db/compute.h"
 #include "db/db.h"
+#include "db/servers.h"
 
 /* ---- specs (nova/api/openstack/compute/schemas/keypairs.py) ---- */
 #define K struct keypair_in
@@ -133,14 +134,15 @@ int keypair_show(struct req *r, struct resp *out, struct nl_error *err)
 	return 0;
 }
 
-struct kp_ctx { const char *uid, *name, *fp, *pub, *type; };
+struct kp_ctx { const char *uid, *name, *fp, *pub, *type, *project; };
 
 static int create_tx(void *p, struct nl_error *err)
 {
 	struct kp_ctx *c = p;
-	json_t *q = db_quota_get(c->uid);   /* no per-user quota rows: the default applies */
-	long long limit = g_config.quota_key_pairs;
-	json_decref(q);
+	/* Key pairs are counted per user against the requesting project's key_pairs
+	 * limit (os-quota-sets / quota class), as Nova's check_deltas does; novalite
+	 * has no per-user quota rows. */
+	long long limit = db_quota_limit(c->project, "key_pairs", g_config.quota_key_pairs);
 	/* Count and insert in one IMMEDIATE transaction: concurrent creates cannot overshoot. */
 	if (limit >= 0 && db_keypair_count(c->uid) >= limit) {
 		nl_err_set(err, 403, "Quota exceeded, too many key pairs.");
@@ -152,7 +154,8 @@ static int create_tx(void *p, struct nl_error *err)
 int keypair_create(struct req *r, struct resp *out, struct nl_error *err)
 {
 	const struct keypair_in *in = r->input;
-	struct kp_ctx c = { .name = in->name.v, .type = in->type.set ? in->type.v : "ssh" };
+	struct kp_ctx c = { .name = in->name.v, .type = in->type.set ? in->type.v : "ssh",
+			    .project = r->auth.project_id };
 	char fp[128];
 	char *pub = NULL, *priv = NULL;
 	int rc = -1;

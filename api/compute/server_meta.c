@@ -87,7 +87,7 @@ int server_metadata_show(struct req *r, struct resp *out, struct nl_error *err)
 	return v ? 0 : -1;
 }
 
-struct meta_ctx { int64_t id; json_t *map; bool replace; const char *delete_key; int missing; };
+struct meta_ctx { int64_t id; json_t *map; bool replace; const char *delete_key; int missing; char project[65]; };
 
 static int meta_tx(void *p, struct nl_error *err)
 {
@@ -107,7 +107,8 @@ static int meta_tx(void *p, struct nl_error *err)
 	json_t *all = db_server_metadata(c->id);
 	long long n = (long long)json_object_size(all);
 	json_decref(all);
-	long long lim = g_config.quota_metadata_items;
+	/* The server's project's limit (os-quota-sets), as at create; the default otherwise. */
+	long long lim = db_quota_limit(c->project, "metadata_items", g_config.quota_metadata_items);
 	if (lim >= 0 && n > lim) {
 		nl_err_set(err, 403, "Quota exceeded for metadata_items: Requested %lld, but already used 0 of %lld "
 			   "metadata_items", n, lim);
@@ -126,7 +127,8 @@ static int meta_write(struct req *r, struct resp *out, struct nl_error *err, boo
 	json_t *row = writable(r, meta_vm_states, "update metadata", err);
 	if (!row)
 		return -1;
-	struct meta_ctx c = { I(row, "id"), in->map.v, replace, NULL, 0 };
+	struct meta_ctx c = { I(row, "id"), in->map.v, replace, NULL, 0, "" };
+	snprintf(c.project, sizeof(c.project), "%s", S(row, "project_id") ? S(row, "project_id") : "");
 	json_decref(row);
 	if (db_tx_run(meta_tx, &c, err))
 		return -1;
@@ -148,7 +150,7 @@ int server_metadata_delete(struct req *r, struct resp *out, struct nl_error *err
 	json_t *row = writable(r, meta_vm_states, "delete metadata", err);
 	if (!row)
 		return -1;
-	struct meta_ctx c = { I(row, "id"), NULL, false, req_param(r, 1), 0 };
+	struct meta_ctx c = { I(row, "id"), NULL, false, req_param(r, 1), 0, "" };
 	json_decref(row);
 	if (db_tx_run(meta_tx, &c, err))
 		return -1;

@@ -1,6 +1,8 @@
 /* /v2.1/servers: create (validate → quota → schedule and claim → tasks, in one
  * transaction), list and detail with Nova's filters and paging, show, update, delete.
  * Actions are in server_actions.c, sub-resources in server_meta.c. */
+#include <assert.h>
+#include <limits.h>
 #include <regex.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -27,6 +29,8 @@
 
 /* ---- specs (nova/api/openstack/compute/schemas/servers.py) ---- */
 #define SI struct server_in
+/* Nova's db MAX_INT: the largest count Nova's DB takes; beyond it a C int would wrap. */
+#define MAX_INT32 0x7FFFFFFF
 static const char *const disk_configs[] = { "AUTO", "MANUAL", NULL };
 #define F_NAME FIELD(SI, name, "name", SPEC_STRING, SPEC_REQUIRED | BOUNDED, LEN(1, 255), .format = FMT_NAME)
 #define F_COMMON                                                                                              \
@@ -43,8 +47,8 @@ static const char *const disk_configs[] = { "AUTO", "MANUAL", NULL };
 	FIELD(SI, bdm_v2, "block_device_mapping_v2", SPEC_ARRAY, 0),                                          \
 	FIELD(SI, config_drive, "config_drive", SPEC_BOOL, SPEC_BOOL_STRING),                                 \
 	FIELD(SI, key_name, "key_name", SPEC_STRING, BOUNDED, LEN(1, 255), .format = FMT_NAME),              \
-	FIELD(SI, min_count, "min_count", SPEC_INT, SPEC_INT_STRING | SPEC_HAS_MIN, .min = 1),                \
-	FIELD(SI, max_count, "max_count", SPEC_INT, SPEC_INT_STRING | SPEC_HAS_MIN, .min = 1),                \
+	FIELD(SI, min_count, "min_count", SPEC_INT, SPEC_INT_STRING | BOUNDED, LEN(1, MAX_INT32)),            \
+	FIELD(SI, max_count, "max_count", SPEC_INT, SPEC_INT_STRING | BOUNDED, LEN(1, MAX_INT32)),            \
 	FIELD(SI, return_reservation_id, "return_reservation_id", SPEC_BOOL, SPEC_BOOL_STRING),              \
 	FIELD(SI, security_groups, "security_groups", SPEC_ARRAY, 0),                                         \
 	FIELD(SI, user_data, "user_data", SPEC_STRING, SPEC_HAS_MAX, .max = 65535)
@@ -55,7 +59,7 @@ static const char *const disk_configs[] = { "AUTO", "MANUAL", NULL };
 #define F_CERTS FIELD(SI, trusted_certs, "trusted_image_certificates", SPEC_ANY, SPEC_NULLABLE)
 #define F_HOSTS FIELD(SI, host, "host", SPEC_STRING, BOUNDED, LEN(1, 255)), \
 	FIELD(SI, hypervisor_hostname, "hypervisor_hostname", SPEC_STRING, BOUNDED, LEN(1, 255))
-#define F_HOSTNAME FIELD(SI, hostname, "hostname", SPEC_STRING, BOUNDED, LEN(1, 63))
+#define F_HOSTNAME FIELD(SI, hostname, "hostname", SPEC_STRING, BOUNDED, LEN(2, 63), .format = FMT_HOSTNAME)
 #define ROOT(srv) { WRAPPER("server", SPEC_REQUIRED | SPEC_NO_EXTRA, srv), \
 	FIELD(SI, hints, "os:scheduler_hints", SPEC_OBJECT, 0, .sub = hint_fields), \
 	FIELD(SI, hints2, "OS-SCH-HNT:scheduler_hints", SPEC_OBJECT, 0, .sub = hint_fields), SPEC_END_ROW }
@@ -106,24 +110,95 @@ int server_check_lock(const struct req *r, json_t *row, struct nl_error *err)
 	return 0;
 }
 
-/* Nova's hostname from a display name (nova/utils.py sanitize_hostname). */
-static void sanitize_hostname(const char *name, char *out, size_t len)
+/* Nova's hostname from a display name (nova/utils.py sanitize_hostname, then
+ * compute/api.py _set_instance_hostname): the first 63 characters up to U+00FF,
+ * " ", "_" and "." become "-", anything but letters, digits and "-" is dropped,
+ * lower case, no leading or trailing "-"; empty means "Server-<uuid>"; with several
+ * instances "-<index>" is appended. Unlike Nova, Latin-1 letters are dropped too and
+ * the suffix never makes it longer than 63: the name reaches the DHCP host file
+ * (comma-separated, dnsmasq's 63-byte limit) and the guest, so only [a-z0-9-] leave here. */
+static void sanitize_hostname(const char *name, const char *uuid, int index, int count, char *out, size_t len)
 {
-	size_t o = 0;
-	for (const char *p = name; *p && o + 1 < len && o < 63; p++) {
-		char c = *p;
+	size_t o = 0, chars = 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p && chars < 63; p++) {
+		unsigned char c = *p;
+		if (c >= 0x80) {
+			/* U+0080..U+00FF (lead byte C2/C3) count toward the 63; others are removed first. */
+			if (c == 0xC2 || c == 0xC3)
+				chars++;
+			continue;
+		}
+		chars++;
 		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')
-			out[o++] = c;
-		else if ((c == ' ' || c == '_' || c == '.') && o && out[o - 1] != '-')
-			out[o++] = '-';
+			c = (unsigned char)(c - 'A' + 'a');
+		if (c == ' ' || c == '_' || c == '.')
+			c = '-';
+		if (((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') && o + 1 < len)
+			out[o++] = (char)c;
 	}
-	while (o && out[o - 1] == '-')
-		o--;
 	out[o] = '\0';
-	if (!o)
-		snprintf(out, len, "server");
+	size_t lead = strspn(out, "-");
+	memmove(out, out + lead, o - lead + 1);
+	o -= lead;
+	while (o && out[o - 1] == '-')
+		out[--o] = '\0';
+	if (!o) {
+		snprintf(out, len, "Server-%s", uuid);
+		return;
+	}
+	if (count > 1) {
+		char suffix[16];
+		int n = snprintf(suffix, sizeof(suffix), "-%d", index + 1);
+		size_t room = 63 - (size_t)n;
+		if (o > room)
+			o = room;
+		while (o > 1 && out[o - 1] == '-')
+			o--;
+		snprintf(out + o, len - o, "%s", suffix);
+	}
+}
+
+/* Nova's compute/api.py _validate_flavor_image_nostatus for an image-backed server:
+ * min_ram against the flavor's memory; the image's size (and, checked here rather
+ * than on the host, its virtual size) and min_disk against the root disk. A root
+ * disk of 0 means "the image's size" and needs the zero_disk_flavor rule (admin). */
+static int check_flavor_image(const struct req *r, json_t *flavor, json_t *image, struct nl_error *err)
+{
+	long long mem = I(flavor, "memory_mb"), root_gb = I(flavor, "root_gb");
+	long long min_ram = I(image, "min_ram"), min_disk = I(image, "min_disk");
+	/* Sizes in bytes, unsigned: Glance stores a qcow2's 64-bit virtual size as given,
+	 * so one past 2^63 reads back negative and must still compare as huge. */
+	unsigned long long size = (unsigned long long)I(image, "size");
+	unsigned long long vsize = (unsigned long long)I(image, "virtual_size");
+	const unsigned long long gib = 1ULL << 30, max_gb = ULLONG_MAX >> 30;
+	if (mem < min_ram) {
+		nl_err_set(err, 400, "Flavor's memory is too small for requested image.");
+		return -1;
+	}
+	if (root_gb == 0) {
+		if (!auth_is_admin(&r->auth)) {
+			nl_err_set(err, 403, "Only volume-backed servers are allowed for flavors with zero disk.");
+			return -1;
+		}
+		return 0;
+	}
+	/* root_gb is 1..2^31-1 (the flavor spec), min_disk >= 0 (Glance's); clamp anyway
+	 * so the byte counts cannot wrap. */
+	unsigned long long dest = ((unsigned long long)root_gb > max_gb ? max_gb : (unsigned long long)root_gb) * gib;
+	unsigned long long want_min = min_disk <= 0 ? 0 :
+				      ((unsigned long long)min_disk > max_gb ? max_gb : (unsigned long long)min_disk) * gib;
+	unsigned long long img = size > vsize ? size : vsize;
+	if (img > dest) {
+		nl_err_set(err, 400, "Flavor's disk is too small for requested image. Flavor disk is %llu bytes, image is "
+			   "%llu bytes.", dest, img);
+		return -1;
+	}
+	if (want_min > dest) {
+		nl_err_set(err, 400, "Flavor's disk is smaller than the minimum size specified in image metadata. Flavor "
+			   "disk is %llu bytes, minimum size is %llu bytes.", dest, want_min);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- create ---- */
@@ -141,13 +216,74 @@ struct create_ctx {
 	size_t n_same, n_diff;
 	enum sched_group_policy policy;
 	int max_per_host;
-	int count;
+	int min, max;                   /* requested (1..MAX_CREATE) */
+	int count;                      /* what the quota allows, set in create_tx */
 	json_t *metadata, *tags;        /* borrowed */
 	char reservation_id[16];
 	char (*uuids)[40];
 	char explain[2048];
 	bool scheduled;
 };
+
+/* Quota: how many of the requested instances fit (Nova lowers max_count to what fits
+ * as long as min_count does). */
+static int quota_fit(const struct req *r, json_t *flavor, int min, int max, int *count, struct nl_error *err)
+{
+	struct server_usage u;
+	long long lim_i = db_quota_limit(r->auth.project_id, "instances", g_config.quota_instances);
+	long long lim_c = db_quota_limit(r->auth.project_id, "cores", g_config.quota_cores);
+	long long lim_r = db_quota_limit(r->auth.project_id, "ram", g_config.quota_ram);
+	long long vc = I(flavor, "vcpus"), ram = I(flavor, "memory_mb");
+	db_server_usage(r->auth.project_id, &u);
+	long long fit = max;
+	if (lim_i >= 0 && lim_i - u.instances < fit)
+		fit = lim_i - u.instances;
+	if (lim_c >= 0 && vc > 0 && (lim_c - u.cores) / vc < fit)
+		fit = (lim_c - u.cores) / vc;
+	if (lim_r >= 0 && ram > 0 && (lim_r - u.ram) / ram < fit)
+		fit = (lim_r - u.ram) / ram;
+	if (fit >= min) {
+		*count = (int)fit;
+		return 0;
+	}
+	/* Report the first resource that cannot hold min_count, in Nova's words. */
+	const char *res = "instances";
+	long long req = min, used = u.instances, lim = lim_i;
+	if (!(lim_i < 0 || u.instances + min <= lim_i)) {
+		/* instances it is */
+	} else if (lim_c >= 0 && u.cores + vc * min > lim_c) {
+		res = "cores", req = vc * min, used = u.cores, lim = lim_c;
+	} else {
+		res = "ram", req = ram * min, used = u.ram, lim = lim_r;
+	}
+	nl_err_set(err, 403, "Quota exceeded for %s: Requested %lld, but already used %lld of %lld %s", res, req, used,
+		   lim, res);
+	return -1;
+}
+
+/* The quotas a create consumes, counted inside create_tx: instances, cores and ram
+ * (which also decide c->count), metadata_items, and server_group_members. */
+static int create_quota_check(struct create_ctx *c, struct nl_error *err)
+{
+	const struct req *r = c->r;
+	long long meta_lim = db_quota_limit(r->auth.project_id, "metadata_items", g_config.quota_metadata_items);
+	if (meta_lim >= 0 && (long long)json_object_size(c->metadata) > meta_lim) {
+		nl_err_set(err, 403, "Quota exceeded for metadata_items: Requested %zu, but already used 0 of %lld "
+			   "metadata_items", json_object_size(c->metadata), meta_lim);
+		return -1;
+	}
+	if (quota_fit(r, c->flavor, c->min, c->max, &c->count, err))
+		return -1;
+	if (c->group) {
+		long long lim = db_quota_limit(r->auth.project_id, "server_group_members",
+					       g_config.quota_server_group_members);
+		if (lim >= 0 && db_server_group_member_count(c->group) + c->count > lim) {
+			nl_err_set(err, 403, "Quota exceeded, too many servers in group");
+			return -1;
+		}
+	}
+	return 0;
+}
 
 static int create_tx(void *p, struct nl_error *err)
 {
@@ -158,10 +294,21 @@ static int create_tx(void *p, struct nl_error *err)
 	struct sched_config cfg;
 	struct sched_request sr = { 0 };
 	struct sched_explain ex;
-	size_t *chosen = nl_calloc((size_t)c->count, sizeof(size_t));
-	const char **hints = nl_calloc(c->n_same + c->n_diff + 1, sizeof(char *));
 	int64_t now = nl_now_us();
 	int rc = -1;
+
+	/* Every quota this create consumes is counted here, inside the IMMEDIATE
+	 * transaction that writes the rows: concurrent creates cannot overshoot. */
+	if (create_quota_check(c, err))
+		return -1;
+	assert(c->count >= 1 && c->count <= MAX_CREATE);
+	/* The runner may call us again after SQLITE_BUSY: fresh ids each attempt. */
+	free(c->uuids);
+	c->uuids = nl_calloc((size_t)c->count, sizeof(*c->uuids));
+	for (int i = 0; i < c->count; i++)
+		nl_uuid_new(c->uuids[i]);
+	size_t *chosen = nl_calloc((size_t)c->count, sizeof(size_t));
+	const char **hints = nl_calloc(c->n_same + c->n_diff + 1, sizeof(char *));
 
 	for (size_t i = 0; i < c->n_same; i++)
 		hints[i] = c->same[i];
@@ -188,7 +335,7 @@ static int create_tx(void *p, struct nl_error *err)
 		kv[k].key = key;
 		kv[k++].value = json_string_value(val);
 	}
-	sr.vcpus = (int)I(c->flavor, "vcpus");
+	sr.vcpus = I(c->flavor, "vcpus");
 	sr.ram_mb = I(c->flavor, "memory_mb");
 	sr.disk_gb = I(c->flavor, "root_gb") + I(c->flavor, "ephemeral_gb") + (I(c->flavor, "swap") + 1023) / 1024;
 	sr.extra_specs = kv;
@@ -226,7 +373,7 @@ static int create_tx(void *p, struct nl_error *err)
 		if (in->hostname.set && c->count == 1)
 			snprintf(hostname, sizeof(hostname), "%s", in->hostname.v);
 		else
-			sanitize_hostname(name, hostname, sizeof(hostname));
+			sanitize_hostname(in->name.v, c->uuids[i], i, c->count, hostname, sizeof(hostname));
 		char *certs = in->trusted_certs.set && in->trusted_certs.v && !json_is_null(in->trusted_certs.v) ?
 				      json_dumps(in->trusted_certs.v, JSON_COMPACT) : NULL;
 		struct server_row_in row = {
@@ -328,42 +475,6 @@ invalid:
 	return -1;
 }
 
-/* Quota: how many of the requested instances fit (Nova lowers max_count to what fits
- * as long as min_count does). */
-static int quota_fit(const struct req *r, json_t *flavor, int min, int max, int *count, struct nl_error *err)
-{
-	struct server_usage u;
-	long long lim_i = db_quota_limit(r->auth.project_id, "instances", g_config.quota_instances);
-	long long lim_c = db_quota_limit(r->auth.project_id, "cores", g_config.quota_cores);
-	long long lim_r = db_quota_limit(r->auth.project_id, "ram", g_config.quota_ram);
-	long long vc = I(flavor, "vcpus"), ram = I(flavor, "memory_mb");
-	db_server_usage(r->auth.project_id, &u);
-	long long fit = max;
-	if (lim_i >= 0 && lim_i - u.instances < fit)
-		fit = lim_i - u.instances;
-	if (lim_c >= 0 && vc > 0 && (lim_c - u.cores) / vc < fit)
-		fit = (lim_c - u.cores) / vc;
-	if (lim_r >= 0 && ram > 0 && (lim_r - u.ram) / ram < fit)
-		fit = (lim_r - u.ram) / ram;
-	if (fit >= min) {
-		*count = (int)fit;
-		return 0;
-	}
-	/* Report the first resource that cannot hold min_count, in Nova's words. */
-	const char *res = "instances";
-	long long req = min, used = u.instances, lim = lim_i;
-	if (!(lim_i < 0 || u.instances + min <= lim_i)) {
-		/* instances it is */
-	} else if (lim_c >= 0 && u.cores + vc * min > lim_c) {
-		res = "cores", req = vc * min, used = u.cores, lim = lim_c;
-	} else {
-		res = "ram", req = ram * min, used = u.ram, lim = lim_r;
-	}
-	nl_err_set(err, 403, "Quota exceeded for %s: Requested %lld, but already used %lld of %lld %s", res, req, used,
-		   lim, res);
-	return -1;
-}
-
 int server_create(struct req *r, struct resp *out, struct nl_error *err)
 {
 	const struct server_in *in = r->input;
@@ -450,16 +561,8 @@ int server_create(struct req *r, struct resp *out, struct nl_error *err)
 		nl_err_set(err, 400, "Image %s is not active.", c.image_ref);
 		goto out;
 	}
-	if (I(image, "min_ram") > I(flavor, "memory_mb")) {
-		nl_err_set(err, 400, "Flavor's memory is too small for requested image.");
+	if (check_flavor_image(r, flavor, image, err))
 		goto out;
-	}
-	if (I(image, "min_disk") > I(flavor, "root_gb") && I(flavor, "root_gb") > 0) {
-		nl_err_set(err, 400, "Flavor's disk is too small for requested image. Flavor disk is %lld bytes, "
-			   "minimum disk size is %lld bytes.", (long long)I(flavor, "root_gb") << 30,
-			   (long long)I(image, "min_disk") << 30);
-		goto out;
-	}
 	if (in->key_name.set) {
 		if (!(key = db_keypair_get(r->auth.user_id, in->key_name.v))) {
 			nl_err_set(err, 400, "Invalid key_name provided.");
@@ -495,12 +598,6 @@ int server_create(struct req *r, struct resp *out, struct nl_error *err)
 		snprintf(c.force_host, sizeof(c.force_host), ":%s", in->host.v);
 	}
 	c.metadata = in->metadata.set ? in->metadata.v : NULL;
-	long long meta_lim = db_quota_limit(r->auth.project_id, "metadata_items", g_config.quota_metadata_items);
-	if (meta_lim >= 0 && (long long)json_object_size(c.metadata) > meta_lim) {
-		nl_err_set(err, 403, "Quota exceeded for metadata_items: Requested %zu, but already used 0 of %lld "
-			   "metadata_items", json_object_size(c.metadata), meta_lim);
-		goto out;
-	}
 	c.tags = in->tags.set ? in->tags.v : NULL;
 
 	hints = in->hints.set ? in->hints.v : in->hints2.v;
@@ -520,7 +617,9 @@ int server_create(struct req *r, struct resp *out, struct nl_error *err)
 				   !strcmp(pol, "anti-affinity") ? SCHED_GROUP_ANTI_AFFINITY :
 				   !strcmp(pol, "soft-affinity") ? SCHED_GROUP_SOFT_AFFINITY : SCHED_GROUP_SOFT_ANTI_AFFINITY;
 			json_t *rules = json_loads(S(group, "rules") ? S(group, "rules") : "{}", 0, NULL);
-			c.max_per_host = (int)json_integer_value(json_object_get(rules, "max_server_per_host"));
+			/* Nova's positive_integer has no maximum: a larger value limits nothing. */
+			json_int_t mph = json_integer_value(json_object_get(rules, "max_server_per_host"));
+			c.max_per_host = mph > INT_MAX ? INT_MAX : mph < 0 ? 0 : (int)mph;
 			json_decref(rules);
 		}
 		if (hint_uuids(json_object_get(hints, "same_host"), &same, &c.n_same, "same_host", err) ||
@@ -530,32 +629,20 @@ int server_create(struct req *r, struct resp *out, struct nl_error *err)
 		c.diff = diff;
 	}
 
-	int min = in->min_count.set ? (int)in->min_count.v : 1;
-	int max = in->max_count.set ? (int)in->max_count.v : min;
-	if (in->min_count.set && !in->max_count.set)
-		max = min;
+	/* The spec bounds both to 1..2^31-1; compare as 64-bit before narrowing anyway. */
+	long long min = in->min_count.set ? in->min_count.v : 1;
+	long long max = in->max_count.set ? in->max_count.v : min;
 	if (min > max) {
 		nl_err_set(err, 400, "min_count must be <= max_count");
 		goto out;
 	}
-	if (max > MAX_CREATE) {
+	if (min < 1 || max > MAX_CREATE) {
 		nl_err_set(err, 400, "max_count must be <= %d", MAX_CREATE);
 		goto out;
 	}
-	if (quota_fit(r, flavor, min, max, &c.count, err))
-		goto out;
-	if (group) {
-		long long lim = db_quota_limit(r->auth.project_id, "server_group_members",
-					       g_config.quota_server_group_members);
-		if (lim >= 0 && (long long)json_array_size(json_object_get(group, "members")) + c.count > lim) {
-			nl_err_set(err, 403, "Quota exceeded, too many servers in group");
-			goto out;
-		}
-	}
+	c.min = (int)min;
+	c.max = (int)max;
 	c.flavor = flavor;
-	c.uuids = nl_calloc((size_t)c.count, sizeof(*c.uuids));
-	for (int i = 0; i < c.count; i++)
-		nl_uuid_new(c.uuids[i]);
 	{
 		unsigned char rnd[4];
 		randombytes_buf(rnd, sizeof(rnd));
