@@ -148,7 +148,6 @@ static bool content_type_ok(const char *ct)
 static int parse_body(struct req *r, struct nl_error *err)
 {
 	const struct route *rt = r->route;
-	json_error_t jerr;
 
 	if (!content_type_ok(req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)) && r->body_len) {
 		if (r->svc == SVC_COMPUTE)
@@ -159,10 +158,20 @@ static int parse_body(struct req *r, struct nl_error *err)
 				   "incorrect. The client is assumed to be in error.");
 		return -1;
 	}
-	if (r->body_len) {
-		r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-		if (!r->json) {
-			if (r->svc == SVC_COMPUTE)
+	r->input = nl_calloc(1, rt->input_size ? rt->input_size : 1);
+	return server_parse_body(rt, r->svc, r->body, r->body_len, &r->json, r->input, err);
+}
+
+int server_parse_body(const struct route *rt, enum service svc, const char *body, size_t len, json_t **json,
+		      void *input, struct nl_error *err)
+{
+	json_error_t jerr;
+
+	*json = NULL;
+	if (len) {
+		*json = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+		if (!*json) {
+			if (svc == SVC_COMPUTE)
 				nl_err_set(err, 400, "Malformed request body");
 			else
 				nl_err_set(err, 400, "Expecting to find valid JSON in request body. The server could not "
@@ -171,9 +180,8 @@ static int parse_body(struct req *r, struct nl_error *err)
 			return -1;
 		}
 	}
-	r->input = nl_calloc(1, rt->input_size ? rt->input_size : 1);
-	return json_spec_validate(rt->spec, rt->spec_flags, r->json, r->input,
-				  r->svc == SVC_COMPUTE ? SPEC_STYLE_NOVA : SPEC_STYLE_KEYSTONE, err);
+	return json_spec_validate(rt->spec, rt->spec_flags, *json, input,
+				  svc == SVC_COMPUTE ? SPEC_STYLE_NOVA : SPEC_STYLE_KEYSTONE, err);
 }
 
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
@@ -192,11 +200,15 @@ static int validate_query(struct req *r, struct nl_error *err)
 	json_t *q = json_object();
 	int rc;
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, q);
-	rc = json_spec_validate(r->route->query,
-				r->route->query_strict_mv && r->mv >= r->route->query_strict_mv ? SPEC_NO_EXTRA : 0,
-				q, NULL, SPEC_STYLE_NOVA_QUERY, err);
+	rc = server_validate_query(r->route, r->mv, q, err);
 	json_decref(q);
 	return rc;
+}
+
+int server_validate_query(const struct route *rt, int mv, json_t *query, struct nl_error *err)
+{
+	return json_spec_validate(rt->query, rt->query_strict_mv && mv >= rt->query_strict_mv ? SPEC_NO_EXTRA : 0,
+				  query, NULL, SPEC_STYLE_NOVA_QUERY, err);
 }
 
 /* For a streamed route, runs the checks of the pipeline before the body arrives and

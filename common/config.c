@@ -187,12 +187,19 @@ static int ini_cb(void *user, const char *section, const char *name, const char 
 
 int config_load_file(struct nl_config *c, const char *path, char *err, size_t errlen)
 {
-	struct ini_ctx ctx = { c, err, errlen, 0 };
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
 		return -1;
 	}
+	int rc = config_load_stream(c, f, path, err, errlen);
+	fclose(f);
+	return rc;
+}
+
+int config_load_stream(struct nl_config *c, FILE *f, const char *path, char *err, size_t errlen)
+{
+	struct ini_ctx ctx = { c, err, errlen, 0 };
 	/* libinih reads at most 200 bytes a line and would silently split longer ones:
 	 * refuse them instead of storing a truncated value. */
 	char line[4096];
@@ -201,18 +208,15 @@ int config_load_file(struct nl_config *c, const char *path, char *err, size_t er
 		lineno++;
 		if (strlen(line) >= 199 && line[strlen(line) - 1] != '\n' && !feof(f)) {
 			snprintf(err, errlen, "config file %s: line %d is longer than 198 characters", path, lineno);
-			fclose(f);
 			return -1;
 		}
 		if (strlen(line) > 199) {
 			snprintf(err, errlen, "config file %s: line %d is longer than 198 characters", path, lineno);
-			fclose(f);
 			return -1;
 		}
 	}
 	rewind(f);
 	int rc = ini_parse_file(f, ini_cb, &ctx);
-	fclose(f);
 	if (ctx.failed)
 		return -1;
 	if (rc) {

@@ -54,6 +54,8 @@ extern struct nl_config g_config;
 void config_defaults(struct nl_config *c);
 /* Returns 0, or -1 with a one-line reason in err. */
 int config_load_file(struct nl_config *c, const char *path, char *err, size_t errlen);
+/* The same from an open stream (rewound once; not closed); path only names it in err. */
+int config_load_stream(struct nl_config *c, FILE *f, const char *path, char *err, size_t errlen);
 /* Sets "section.key" or bare "key" from a flag; -1 if unknown or invalid. */
 int config_set(struct nl_config *c, const char *section, const char *key, const char *value,
 	       char *err, size_t errlen);
