@@ -21,7 +21,10 @@ struct nl_config {
 	int workers;                /* MHD worker threads per API port */
 	int max_body_bytes;         /* JSON request body limit (Nova: 114688) */
 	int per_ip_connections;     /* concurrent connections one client address may hold */
+	int max_connections;        /* per port; past 3/4 of it slow header senders are shed */
 	int connection_timeout;     /* seconds of inactivity before a connection is closed */
+	int request_header_timeout; /* seconds from connection (or previous request) to complete headers */
+	int body_min_rate;          /* bytes/s a body must average after the header timeout's grace */
 
 	char region[64];
 	int token_expiration;       /* seconds */
