@@ -5,7 +5,8 @@ addresses (127.0.0.2 .. 127.0.0.24, 48 each: each address under the default
 per-IP limit of 32 only for its first 32), must not keep a legitimate client
 from being served, and a client trickling one header line every 2 s must be
 closed by the request header deadline (15 s), not kept forever by the idle
-timeout it keeps resetting. Bounded: ~1,100 sockets, all to 127.0.0.0/8,
+timeout it keeps resetting; so must a body sent at 64 bytes/s (under the
+8 KiB/s minimum after the 15 s grace). Bounded: ~1,100 sockets, all to 127.0.0.0/8,
 about 25 s.
 """
 
@@ -68,6 +69,32 @@ def _trickle(port, result):
     s.close()
 
 
+def _trickle_body(port, result):
+    """Complete headers, then a body at 64 bytes/s (below body_min_rate)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.31", 0))
+    s.connect(("127.0.0.1", port))
+    t0 = time.monotonic()
+    s.sendall(b"POST /v2.1/flavors HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Type: application/json\r\nContent-Length: 50000\r\n\r\n")
+    s.settimeout(1)
+    sent = 0
+    try:
+        while time.monotonic() - t0 < 3 * HEADER_TIMEOUT:
+            try:
+                if s.recv(4096) == b"":
+                    break
+            except socket.timeout:
+                pass
+            s.sendall(b" " * 64)
+            sent += 64
+    except OSError:
+        pass
+    result["closed_after"] = time.monotonic() - t0
+    result["sent"] = sent
+    s.close()
+
+
 def test_slow_connections_do_not_starve_and_are_closed(tmp_path):
     d = start_daemon(tmp_path)
     slow = []
@@ -78,6 +105,9 @@ def test_slow_connections_do_not_starve_and_are_closed(tmp_path):
         trickle = {}
         th = threading.Thread(target=_trickle, args=(d.compute_port, trickle))
         th.start()
+        body = {}
+        tb = threading.Thread(target=_trickle_body, args=(d.compute_port, body))
+        tb.start()
 
         t0 = time.monotonic()
         for i in range(N_SLOW):
@@ -110,11 +140,17 @@ def test_slow_connections_do_not_starve_and_are_closed(tmp_path):
         th.join(timeout=3 * HEADER_TIMEOUT + 5)
         assert not th.is_alive()
         assert HEADER_TIMEOUT - 1 <= trickle["closed_after"] <= HEADER_TIMEOUT + 3, trickle
+        tb.join(timeout=3 * HEADER_TIMEOUT + 5)
+        assert not tb.is_alive()
+        # Grace of request_header_timeout, plus 64 B/s worth of 8 KiB/s: ~15 s.
+        assert HEADER_TIMEOUT - 1 <= body["closed_after"] <= HEADER_TIMEOUT + 3, body
 
         assert requests.get(url, timeout=5).status_code == 200
         print("opened %d slow connections in %.1fs, %d refused at accept, all closed "
-              "%.1fs after the first; trickler closed after %.1fs (%d header lines)"
-              % (N_SLOW, opened, refused, gone, trickle["closed_after"], trickle["lines"]))
+              "%.1fs after the first; header trickler closed after %.1fs (%d lines), "
+              "body trickler after %.1fs (%d bytes)"
+              % (N_SLOW, opened, refused, gone, trickle["closed_after"], trickle["lines"],
+                 body["closed_after"], body["sent"]))
     finally:
         for s in slow:
             s.close()
