@@ -15,14 +15,18 @@ BUILD_DEPS := build-essential pkg-config libmicrohttpd-dev libjansson-dev libsql
 # guest networking (dnsmasq), and what tests/fixtures/make-guest-image.sh builds from.
 VM_DEPS   := libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils genisoimage \
              dnsmasq-base busybox-static cpio kmod isolinux syslinux-common syslinux-utils
-TEST_DEPS := libcmocka-dev python3-pytest python3-requests python3-jsonschema \
+TEST_DEPS := clang libclang-rt-14-dev libcmocka-dev python3-pytest python3-requests python3-jsonschema \
              python3-openstackclient python3-novaclient python3-openstacksdk \
              python3-tempest python3-glanceclient python3-pytest-xdist wrk sqlite3 openssh-client curl qemu-utils \
              $(VM_DEPS)
 
 CC       ?= cc
 PYTHON   := /usr/bin/python3
-CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation \
+# -Wformat-truncation is GCC's (clang, used for the fuzz build, has no such option); clang's
+# -Wmissing-field-initializers also fires on designated initializers, GCC's does not.
+CC_IS_CLANG := $(if $(filter build-fuzz,$(BUILD)),1,$(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1))
+WARN_GCC := $(if $(CC_IS_CLANG),-Wno-missing-field-initializers,-Wno-format-truncation)
+CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral $(WARN_GCC) \
                -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
@@ -30,6 +34,12 @@ BUILD ?= build
 ifeq ($(BUILD),build-asan)
   OPTFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDFLAGS  += -fsanitize=address,undefined
+else ifeq ($(BUILD),build-fuzz)
+  # libFuzzer (make fuzz): the library gets coverage instrumentation, the targets libFuzzer's main().
+  CC       := clang
+  OPTFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+              -fno-sanitize-recover=undefined
+  LDFLAGS  += -fsanitize=fuzzer,address,undefined
 else
   OPTFLAGS := -O2 -g
 endif
@@ -91,6 +101,26 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libnovalite.a
 asan:
 	$(MAKE) BUILD=build-asan all
 
+# Fuzzing (docs/fuzzing.md): one libFuzzer target per parser in the request path, built by
+# clang into build-fuzz/, each started from its checked-in seeds in tests/fuzz/corpus/<t>/.
+# `make fuzz` runs each for FUZZ_SECONDS (new inputs kept in build-fuzz/corpus/<t>/);
+# `make fuzz-smoke` runs each for FUZZ_SMOKE_SECONDS and prints one line per target and
+# "N passed, N failed". A crash leaves build-fuzz/crash-<t>-* (rerun: build-fuzz/fuzz/<t> FILE).
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 12
+.PHONY: fuzz fuzz-build fuzz-smoke
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz $(FUZZ_TARGETS:%=build-fuzz/fuzz/%)
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/libnovalite.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+fuzz: fuzz-build
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) keep $(FUZZ_TARGETS)
+fuzz-smoke: fuzz-build
+	@sh tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) smoke $(FUZZ_TARGETS)
+
 # Install what is missing (as root), or print the one line to run.
 deps:
 	@sh tools/deps.sh $(BUILD_DEPS) $(TEST_DEPS)
@@ -133,6 +163,6 @@ bench: deps
 	sh tests/bench/run.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz build-clang
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -148,7 +149,6 @@ static bool content_type_ok(const char *ct)
 static int parse_body(struct req *r, struct nl_error *err)
 {
 	const struct route *rt = r->route;
-	json_error_t jerr;
 
 	if (!content_type_ok(req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)) && r->body_len) {
 		if (r->svc == SVC_COMPUTE)
@@ -159,10 +159,20 @@ static int parse_body(struct req *r, struct nl_error *err)
 				   "incorrect. The client is assumed to be in error.");
 		return -1;
 	}
-	if (r->body_len) {
-		r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-		if (!r->json) {
-			if (r->svc == SVC_COMPUTE)
+	r->input = nl_calloc(1, rt->input_size ? rt->input_size : 1);
+	return server_parse_body(rt, r->svc, r->body, r->body_len, &r->json, r->input, err);
+}
+
+int server_parse_body(const struct route *rt, enum service svc, const char *body, size_t len, json_t **json,
+		      void *input, struct nl_error *err)
+{
+	json_error_t jerr;
+
+	*json = NULL;
+	if (len) {
+		*json = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+		if (!*json) {
+			if (svc == SVC_COMPUTE)
 				nl_err_set(err, 400, "Malformed request body");
 			else
 				nl_err_set(err, 400, "Expecting to find valid JSON in request body. The server could not "
@@ -171,9 +181,8 @@ static int parse_body(struct req *r, struct nl_error *err)
 			return -1;
 		}
 	}
-	r->input = nl_calloc(1, rt->input_size ? rt->input_size : 1);
-	return json_spec_validate(rt->spec, rt->spec_flags, r->json, r->input,
-				  r->svc == SVC_COMPUTE ? SPEC_STYLE_NOVA : SPEC_STYLE_KEYSTONE, err);
+	return json_spec_validate(rt->spec, rt->spec_flags, *json, input,
+				  svc == SVC_COMPUTE ? SPEC_STYLE_NOVA : SPEC_STYLE_KEYSTONE, err);
 }
 
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
@@ -192,11 +201,15 @@ static int validate_query(struct req *r, struct nl_error *err)
 	json_t *q = json_object();
 	int rc;
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, q);
-	rc = json_spec_validate(r->route->query,
-				r->route->query_strict_mv && r->mv >= r->route->query_strict_mv ? SPEC_NO_EXTRA : 0,
-				q, NULL, SPEC_STYLE_NOVA_QUERY, err);
+	rc = server_validate_query(r->route, r->mv, q, err);
 	json_decref(q);
 	return rc;
+}
+
+int server_validate_query(const struct route *rt, int mv, json_t *query, struct nl_error *err)
+{
+	return json_spec_validate(rt->query, rt->query_strict_mv && mv >= rt->query_strict_mv ? SPEC_NO_EXTRA : 0,
+				  query, NULL, SPEC_STYLE_NOVA_QUERY, err);
 }
 
 /* For a streamed route, runs the checks of the pipeline before the body arrives and
@@ -284,6 +297,167 @@ static void add_headers(struct req *r, struct resp *out, struct MHD_Response *mr
 		MHD_add_response_header(mr, out->hdr_name[i], out->hdr_value[i]);
 }
 
+/* ---- slow clients: a deadline for every request's headers and body --------------------------
+ *
+ * MHD_OPTION_CONNECTION_TIMEOUT is an idle timeout: a client that trickles one header line
+ * every 2 s resets it forever, and 1,024 such clients fill a port. So every connection is
+ * tracked here (MHD_OPTION_NOTIFY_CONNECTION) with the phase its current request is in,
+ * and a sweeper thread, once a second, shuts down the socket of any request that is late:
+ *   headers  request_header_timeout s from the connection's start (or, on a kept-alive
+ *            connection, connection_timeout + request_header_timeout s from the end of the
+ *            previous request); past 3/4 of max_connections, 2 s (shedding under attack:
+ *            real clients send their headers in milliseconds);
+ *   body     request_header_timeout s of grace, then at least body_min_rate bytes/s on
+ *            average (a multi-GiB upload at a good speed never gets near it);
+ *   handler  no deadline (the agents' long polls wait in their handler).
+ * shutdown() rather than close(): MHD still owns the fd and closes it when it sees the end
+ * of the stream; the lock guarantees the fd is still this connection's (it is only closed
+ * after the CLOSED notification, which unlinks the entry under the same lock). */
+enum conn_phase { PH_HEADERS, PH_BODY, PH_HANDLER };
+
+struct conn_track {
+	struct conn_track *prev, *next;
+	int fd;
+	enum service svc;
+	enum conn_phase phase;
+	bool kept_alive;          /* PH_HEADERS after a previous request on this connection */
+	bool shut;                /* shutdown() done, waiting for MHD to close it */
+	int64_t since_us;         /* start of the current phase */
+	uint64_t body_bytes;
+};
+
+static pthread_mutex_t track_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sweep_cond = PTHREAD_COND_INITIALIZER;
+static struct conn_track *track_head;
+static unsigned track_count[SVC_COUNT];
+static pthread_t sweeper;
+static bool sweeper_running, sweeper_stop;
+
+#define SHED_HEADER_US (2 * 1000000LL)
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct conn_track *t = *socket_context;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		t = nl_calloc(1, sizeof(*t));
+		t->fd = ci ? ci->connect_fd : -1;
+		t->svc = (enum service)(intptr_t)cls;
+		t->phase = PH_HEADERS;
+		t->since_us = nl_now_us();
+		pthread_mutex_lock(&track_lock);
+		t->next = track_head;
+		if (track_head)
+			track_head->prev = t;
+		track_head = t;
+		track_count[t->svc]++;
+		pthread_mutex_unlock(&track_lock);
+		*socket_context = t;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && t) {
+		pthread_mutex_lock(&track_lock);
+		if (t->prev)
+			t->prev->next = t->next;
+		else
+			track_head = t->next;
+		if (t->next)
+			t->next->prev = t->prev;
+		track_count[t->svc]--;
+		pthread_mutex_unlock(&track_lock);
+		free(t);
+		*socket_context = NULL;
+	}
+}
+
+static struct conn_track *track_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* Moves the connection's current request to phase ph (body_bytes added to its count). */
+static void track_phase(struct MHD_Connection *conn, enum conn_phase ph, uint64_t body_bytes)
+{
+	struct conn_track *t = track_of(conn);
+	if (!t)
+		return;
+	pthread_mutex_lock(&track_lock);
+	if (t->phase != ph) {
+		t->phase = ph;
+		t->since_us = nl_now_us();
+		t->body_bytes = 0;
+		t->kept_alive = false;
+	}
+	t->body_bytes += body_bytes;
+	pthread_mutex_unlock(&track_lock);
+}
+
+/* The request is answered; the connection now waits for the next one (keep-alive). */
+static void track_request_done(struct MHD_Connection *conn)
+{
+	struct conn_track *t = track_of(conn);
+	if (!t)
+		return;
+	pthread_mutex_lock(&track_lock);
+	t->phase = PH_HEADERS;
+	t->kept_alive = true;
+	t->since_us = nl_now_us();
+	t->body_bytes = 0;
+	pthread_mutex_unlock(&track_lock);
+}
+
+/* Is the request on t past its deadline at now? Called with track_lock held. */
+static bool track_late(const struct conn_track *t, int64_t now, bool overloaded)
+{
+	int64_t age = now - t->since_us;
+	int64_t hdr = (int64_t)g_config.request_header_timeout * 1000000;
+	switch (t->phase) {
+	case PH_HEADERS:
+		if (overloaded && age > SHED_HEADER_US)
+			return true;
+		return age > hdr + (t->kept_alive ? (int64_t)g_config.connection_timeout * 1000000 : 0);
+	case PH_BODY:
+		return age > hdr + (int64_t)(t->body_bytes * 1000000 / (uint64_t)g_config.body_min_rate);
+	case PH_HANDLER:
+		break;
+	}
+	return false;
+}
+
+static void *sweep_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&track_lock);
+	while (!sweeper_stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&sweep_cond, &track_lock, &ts);
+		if (sweeper_stop)
+			break;
+		int64_t now = nl_now_us();
+		unsigned shut[SVC_COUNT][2] = { { 0 } };
+		bool overloaded[SVC_COUNT];
+		for (int s = 0; s < SVC_COUNT; s++)
+			overloaded[s] = track_count[s] > (unsigned)g_config.max_connections * 3 / 4;
+		for (struct conn_track *t = track_head; t; t = t->next) {
+			if (t->shut || t->fd < 0 || !track_late(t, now, overloaded[t->svc]))
+				continue;
+			shutdown(t->fd, SHUT_RDWR);
+			t->shut = true;
+			shut[t->svc][t->phase == PH_BODY]++;
+		}
+		/* One line per port and sweep, not one per connection: a flood must not flood the log. */
+		for (int s = 0; s < SVC_COUNT; s++)
+			if (shut[s][0] || shut[s][1])
+				log_warn("%s: closed %u connection(s) too slow to send their request headers and %u too slow "
+					 "to send the body (%u open%s)", svc_names[s], shut[s][0], shut[s][1], track_count[s],
+					 overloaded[s] ? ", over 3/4 of max_connections: shedding" : "");
+	}
+	pthread_mutex_unlock(&track_lock);
+	return NULL;
+}
+
 static enum MHD_Result finish(struct MHD_Connection *conn, struct req *r)
 {
 	struct resp out = { .fd = -1 };
@@ -294,6 +468,7 @@ static enum MHD_Result finish(struct MHD_Connection *conn, struct req *r)
 	size_t len = 0;
 
 	r->responded = true;
+	track_phase(conn, PH_HANDLER, 0);
 	db_request_begin(r->method == M_GET || r->method == M_HEAD);
 	if (r->body_too_large) {
 		nl_err_set(&err, 413, "Request is too large. Larger than max_request_body_size (%d).",
@@ -376,6 +551,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			inet_ntop(AF_INET, &((struct sockaddr_in *)ci->client_addr)->sin_addr,
 				  r->client_ip, sizeof(r->client_ip));
 		*con_cls = r;
+		track_phase(conn, PH_BODY, 0);   /* headers complete: the body's clock starts */
 		if (stream_start(r))
 			return r->stream_failed ? finish(conn, r) : MHD_YES;
 		/* An announced oversize body is refused before it is read (as oslo.middleware's
@@ -390,6 +566,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r->responded)
 		return MHD_NO;
+	if (*upload_size)
+		track_phase(conn, PH_BODY, *upload_size);
 	if (*upload_size && (r->streaming || r->stream_failed)) {
 		size_t n = *upload_size;
 		*upload_size = 0;
@@ -436,7 +614,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct req *r = *con_cls;
-	(void)cls; (void)conn; (void)toe;
+	(void)cls; (void)toe;
+	track_request_done(conn);
 	if (!r)
 		return;
 	if (r->streaming && !r->stream_done) {
@@ -513,11 +692,14 @@ int server_start(struct nl_error *err)
 			/* (MHD warns about any pool size with a thread per connection: the slot
 			 * carries the connection limit instead there, set again below.) */
 			tpc ? MHD_OPTION_CONNECTION_LIMIT : MHD_OPTION_THREAD_POOL_SIZE,
-			(unsigned)(tpc ? 1024 : g_config.workers),
+			(unsigned)(tpc ? g_config.max_connections : g_config.workers),
+			/* Per address well below the whole (docs/operations.md, "Connection limits"):
+			 * max_connections / per_ip_connections addresses are needed to fill a port. */
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)g_config.per_ip_connections,
 			/* A long poll waits up to 30 s between request and answer. */
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(tpc ? 90 : g_config.connection_timeout),
-			MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned)g_config.max_connections,
+			MHD_OPTION_NOTIFY_CONNECTION, on_connection, (void *)(intptr_t)s,
 			/* Image data arrives in chunks as large as the connection's buffer: 256 KiB
 			 * there (vs MHD's 32 KiB) means 8x fewer write()s per GiB uploaded. */
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(s == SVC_IMAGE ? 256 * 1024 : 32 * 1024),
@@ -531,11 +713,28 @@ int server_start(struct nl_error *err)
 		}
 		log_info("%s API listening on %s", svc_names[s], base_urls[s]);
 	}
+	pthread_mutex_lock(&track_lock);
+	sweeper_stop = false;
+	pthread_mutex_unlock(&track_lock);
+	if (pthread_create(&sweeper, NULL, sweep_main, NULL)) {
+		nl_err_set(err, 1, "cannot start the connection sweeper thread");
+		server_stop();
+		return -1;
+	}
+	sweeper_running = true;
 	return 0;
 }
 
 void server_stop(void)
 {
+	if (sweeper_running) {
+		pthread_mutex_lock(&track_lock);
+		sweeper_stop = true;
+		pthread_cond_signal(&sweep_cond);
+		pthread_mutex_unlock(&track_lock);
+		pthread_join(sweeper, NULL);
+		sweeper_running = false;
+	}
 	for (int s = 0; s < SVC_COUNT; s++) {
 		if (daemons[s])
 			MHD_stop_daemon(daemons[s]);

@@ -76,10 +76,16 @@ static const struct opt opts[] = {
 	I("api", "workers", workers, "2", 1, 256, "Worker threads per API port (each has its own DB connection)."),
 	I("api", "max_body_bytes", max_body_bytes, "114688", 1024, 16777216,
 	  "Largest JSON request body; larger gets 413 (oslo.middleware's default)."),
-	I("api", "per_ip_connections", per_ip_connections, "64", 1, 65535,
-	  "Concurrent connections one client address may hold per port."),
+	I("api", "per_ip_connections", per_ip_connections, "32", 1, 65535,
+	  "Concurrent connections one client address may hold per port (keep it well below max_connections / the number of addresses to tolerate)."),
+	I("api", "max_connections", max_connections, "1024", 16, 16384,
+	  "Concurrent connections per port; past 3/4 of it, requests slow to send their headers are shed after 2 s."),
 	I("api", "connection_timeout", connection_timeout, "10", 1, 3600,
-	  "Seconds a connection may stay idle (or half-send a request) before it is closed."),
+	  "Seconds a connection may stay idle (no byte in either direction) before it is closed."),
+	I("api", "request_header_timeout", request_header_timeout, "15", 1, 3600,
+	  "Seconds a request may take to send its headers, however it trickles them (slowloris)."),
+	I("api", "body_min_rate", body_min_rate, "8192", 1, 1073741824,
+	  "Bytes/s a request body must average after a request_header_timeout grace; a slower one is closed."),
 	S("identity", "region", region, "RegionOne", "Region name in the service catalog."),
 	I("identity", "token_expiration", token_expiration, "3600", 1, 604800,
 	  "Token lifetime in seconds (Keystone's default: 3600)."),
@@ -189,12 +195,19 @@ static int ini_cb(void *user, const char *section, const char *name, const char 
 
 int config_load_file(struct nl_config *c, const char *path, char *err, size_t errlen)
 {
-	struct ini_ctx ctx = { c, err, errlen, 0 };
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
 		return -1;
 	}
+	int rc = config_load_stream(c, f, path, err, errlen);
+	fclose(f);
+	return rc;
+}
+
+int config_load_stream(struct nl_config *c, FILE *f, const char *path, char *err, size_t errlen)
+{
+	struct ini_ctx ctx = { c, err, errlen, 0 };
 	/* libinih reads at most 200 bytes a line and would silently split longer ones:
 	 * refuse them instead of storing a truncated value. */
 	char line[4096];
@@ -203,18 +216,15 @@ int config_load_file(struct nl_config *c, const char *path, char *err, size_t er
 		lineno++;
 		if (strlen(line) >= 199 && line[strlen(line) - 1] != '\n' && !feof(f)) {
 			snprintf(err, errlen, "config file %s: line %d is longer than 198 characters", path, lineno);
-			fclose(f);
 			return -1;
 		}
 		if (strlen(line) > 199) {
 			snprintf(err, errlen, "config file %s: line %d is longer than 198 characters", path, lineno);
-			fclose(f);
 			return -1;
 		}
 	}
 	rewind(f);
 	int rc = ini_parse_file(f, ini_cb, &ctx);
-	fclose(f);
 	if (ctx.failed)
 		return -1;
 	if (rc) {

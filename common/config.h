@@ -21,7 +21,10 @@ struct nl_config {
 	int workers;                /* MHD worker threads per API port */
 	int max_body_bytes;         /* JSON request body limit (Nova: 114688) */
 	int per_ip_connections;     /* concurrent connections one client address may hold */
+	int max_connections;        /* per port; past 3/4 of it slow header senders are shed */
 	int connection_timeout;     /* seconds of inactivity before a connection is closed */
+	int request_header_timeout; /* seconds from connection (or previous request) to complete headers */
+	int body_min_rate;          /* bytes/s a body must average after the header timeout's grace */
 
 	char region[64];
 	int token_expiration;       /* seconds */
@@ -55,6 +58,8 @@ extern struct nl_config g_config;
 void config_defaults(struct nl_config *c);
 /* Returns 0, or -1 with a one-line reason in err. */
 int config_load_file(struct nl_config *c, const char *path, char *err, size_t errlen);
+/* The same from an open stream (rewound once; not closed); path only names it in err. */
+int config_load_stream(struct nl_config *c, FILE *f, const char *path, char *err, size_t errlen);
 /* Sets "section.key" or bare "key" from a flag; -1 if unknown or invalid. */
 int config_set(struct nl_config *c, const char *section, const char *key, const char *value,
 	       char *err, size_t errlen);

@@ -579,8 +579,8 @@ bool sched_hot_pass(const struct sched_ctx *c, const struct sched_host *h)
 {
 	/* & rather than &&: all four are cheap, and one branch on the result mispredicts
 	 * less than four on hosts that fail at random. */
-	return compute_pass(c, h, NULL, 0) & ram_pass(c, h, NULL, 0) & core_pass(c, h, NULL, 0) &
-	       disk_pass(c, h, NULL, 0);
+	return ((int)compute_pass(c, h, NULL, 0) & (int)ram_pass(c, h, NULL, 0) & (int)core_pass(c, h, NULL, 0) &
+		(int)disk_pass(c, h, NULL, 0)) != 0;
 }
 
 _Static_assert(sizeof(sched_filters) / sizeof(sched_filters[0]) <= SCHED_MAX_FILTERS,

@@ -4,6 +4,7 @@ import subprocess
 import time
 
 import pytest
+import requests
 
 import novalite_testlib as lib
 from novalite_testlib import start_daemon, stop_daemon
@@ -204,3 +205,23 @@ def test_port_in_use_is_an_error(tmp_path):
         assert not (tmp_path / "b" / "openrc").exists()
     finally:
         stop_daemon(d)
+
+
+def test_log_injection_is_escaped(tmp_path):
+    """A URL carrying %0a and %1b (decoded by MHD to LF and ESC) gives exactly
+    one access-log line, with the bytes shown as \\x0a and \\x1b: no forged
+    second line, no terminal escape reaching the log."""
+    d = start_daemon(tmp_path)
+    try:
+        marker = "zq7%0aFAKE compute GET /v2.1 200%1b[31mred"
+        r = requests.get("http://127.0.0.1:%d/v2.1/%s" % (d.compute_port, marker),
+                         timeout=10)
+        assert r.status_code in (401, 404), r.status_code
+    finally:
+        stop_daemon(d)
+    log = d.stderr_text(tail=200000)
+    assert "\x1b" not in log
+    lines = [ln for ln in log.splitlines() if "zq7" in ln]
+    assert len(lines) == 1, lines
+    assert "zq7\\x0aFAKE compute GET /v2.1 200\\x1b[31mred" in lines[0], lines[0]
+    assert not any(ln.startswith("FAKE") for ln in log.splitlines())

@@ -75,7 +75,10 @@ static void test_defaults(void **state)
 	assert_int_equal(c.image_port, 9292);
 	assert_int_equal(c.workers, 2);
 	assert_int_equal(c.max_body_bytes, 114688);
-	assert_int_equal(c.per_ip_connections, 64);
+	assert_int_equal(c.per_ip_connections, 32);
+	assert_int_equal(c.max_connections, 1024);
+	assert_int_equal(c.request_header_timeout, 15);
+	assert_int_equal(c.body_min_rate, 8192);
 	assert_int_equal(c.connection_timeout, 10);
 	assert_string_equal(c.region, "RegionOne");
 	assert_int_equal(c.token_expiration, 3600);
