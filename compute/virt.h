@@ -50,6 +50,9 @@ struct virt_host_config {
 	const char *network_bridge;   /* bridge mode: the host bridge; else the one to create */
 	const char *vnc_listen;   /* the address VNC servers listen on, e.g. "127.0.0.1" */
 	int shutdown_timeout_s;   /* clean shutdown wait before a hard stop (Nova: 60) */
+	const char *kvm_probe_kernel; /* virt_probe.h; NULL or "": search /boot */
+	int kvm_probe_timeout_s;      /* 0: 20 */
+	int kvm_guard_silence_s;      /* kvm_guard.h; 0: off */
 };
 
 struct virt_cpu_info {

@@ -1188,7 +1188,8 @@ static int qemu_setup(struct virt_conn *vc, const struct virt_host_config *cfg, 
 	}
 	chmod(cfg->state_dir, 0711);
 	check_reachable(vc->instances_dir);
-	if (virt_probe_choose(cfg->virt_type ? cfg->virt_type : "auto", cfg->state_dir, NULL, 0, &vc->virt_type, why,
+	if (virt_probe_choose(cfg->virt_type ? cfg->virt_type : "auto", cfg->state_dir, NULL, cfg->kvm_probe_kernel,
+			      cfg->kvm_probe_timeout_s * 1000, &vc->virt_type, why,
 			      sizeof(why), err))
 		return -1;
 	log_info("host %s: virt type %s (%s)", vc->host, virt_type_name(vc->virt_type), why);
