@@ -94,7 +94,8 @@ def daemon(tmp_path_factory):
         "network_bridge = nlt%s\n"
         "shutdown_timeout = 20\n"
         "sync_power_state_interval = 5\n" % (GUEST.parent / "vmlinuz", tag, tag))
-    d = lib.start_daemon(tmp, extra_args=["--config", str(conf)])
+    d = lib.start_daemon(tmp, extra_args=["--config", str(conf)],
+                         ready_timeout=120)
     d.net_name = "nltest-" + tag
     yield d
     try:
