@@ -706,6 +706,8 @@ static void serve(struct agent *a)
 
 		if (now_ms() - a->last_heartbeat_ms >= a->cfg.heartbeat_s * 1000LL)
 			heartbeat(a);
+		if (agent_watch_take_reregister(a->watch) && register_all(a, &(struct nl_error){ 0 }) < 0)
+			log_error("registering the hosts again after the KVM guard switched to TCG failed");
 		periodic(a);
 		int st = api_call(a, "GET", path, NULL, wait + POLL_GRACE_S, &resp, &err);
 		if (st == HTTP_CANCELLED)

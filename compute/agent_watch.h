@@ -7,12 +7,14 @@
  *
  * One thread with its own HTTP client. It touches a host's virt connection only while
  * holding task_mu, the lock the task runner holds around each task and its result, so a
- * report can never overtake the result of the task that caused it. Hosts of the fake
+ * report can never overtake the result of the task that caused it. The KVM guard
+ * (kvm_guard.h) looks at each domain after its events and every second. Hosts of the fake
  * hypervisor are not watched: they change only through tasks. */
 #ifndef NL_AGENT_WATCH_H
 #define NL_AGENT_WATCH_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/error.h"
@@ -32,6 +34,9 @@ struct agent_watch;
 struct agent_watch *agent_watch_start(const struct virt_driver *drv, const struct watch_host *hosts, size_t n,
 				      pthread_mutex_t *task_mu, const char *api_url,
 				      const struct http_credentials *cred, struct nl_error *err);
+/* true once after the KVM guard switched a host to TCG (kvm_guard.h): the agent then
+ * registers its hosts again, so the API shows hypervisor_type QEMU. NULL: false. */
+bool agent_watch_take_reregister(struct agent_watch *w);
 /* Stops the thread and frees everything. NULL is a no-op. */
 void agent_watch_stop(struct agent_watch *w);
 
