@@ -427,7 +427,9 @@ static int ensure_running(struct virt_conn *vc, virDomainPtr dom, const struct v
 	case VIR_DOMAIN_BLOCKED:
 		return 0;
 	case VIR_DOMAIN_PAUSED:
-		if (virDomainResume(dom) < 0)
+		/* Paused while libvirt is still starting it (an agent killed mid-start):
+		 * by the time we resume it may already run, which is what we want. */
+		if (virDomainResume(dom) < 0 && domain_state(dom) != VIR_DOMAIN_RUNNING)
 			return fail_virt(err, "Resuming domain", inst->name);
 		return 0;
 	case VIR_DOMAIN_PMSUSPENDED:
