@@ -220,6 +220,9 @@ static int start_embedded_agent(const char *password, struct nl_error *err)
 	if (strncmp(g_config.libvirt_uri, "test:", 5))
 		chmod(g_config.state_dir, 0711);
 	snprintf(ac.virt_type, sizeof(ac.virt_type), "%s", g_config.virt_type);
+	snprintf(ac.kvm_probe_kernel, sizeof(ac.kvm_probe_kernel), "%s", g_config.kvm_probe_kernel);
+	ac.kvm_probe_timeout_s = g_config.kvm_probe_timeout;
+	ac.kvm_guard_silence_s = g_config.kvm_guard_silence_seconds;
 	snprintf(ac.network_mode, sizeof(ac.network_mode), "%s", g_config.network_mode);
 	snprintf(ac.network_name, sizeof(ac.network_name), "%s", g_config.network_name);
 	snprintf(ac.network_bridge, sizeof(ac.network_bridge), "%s", g_config.network_bridge);

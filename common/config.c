@@ -49,6 +49,14 @@ static const struct opt opts[] = {
 	  "Embedded agent on the test driver: simulate this many hosts (0: one host named after this machine)."),
 	S("compute", "virt_type", virt_type, "auto",
 	  "qemu:///system guests: kvm, qemu (TCG) or auto (a real KVM boot probe, cached per host)."),
+	S("compute", "kvm_probe_kernel", kvm_probe_kernel, "",
+	  "virt_type = auto: the Linux kernel (bzImage) the KVM probe boots; empty: /boot/vmlinuz-$(uname -r), "
+	  "/boot/vmlinuz, /vmlinuz, the newest /boot/vmlinuz-*. No kernel: TCG."),
+	I("compute", "kvm_probe_timeout", kvm_probe_timeout, "20", 1, 600,
+	  "Seconds the KVM probe may take to reach its initramfs before it counts as failed (a hung boot spins)."),
+	I("compute", "kvm_guard_silence_seconds", kvm_guard_silence_seconds, "60", 0, 86400,
+	  "A KVM guest that writes nothing to its console this long after it starts marks KVM broken "
+	  "(STATE/compute/kvm-broken.json) and is rebuilt under TCG; 0: only pauses and crashes count."),
 	S("compute", "network_mode", network_mode, "nat",
 	  "Guest network: nat, isolated (host-only), bridge (network_bridge) or user (QEMU user-mode)."),
 	S("compute", "network_name", network_name, "novalite", "libvirt network the guests get a port on."),

@@ -45,6 +45,8 @@ struct nl_config {
 	int shutdown_timeout, sync_power_state_interval, image_cache_manager_interval;
 	int max_concurrent_tasks;
 	int remove_unused_original_minimum_age_seconds;
+	char kvm_probe_kernel[512];   /* the KVM probe boots this (empty: search /boot) */
+	int kvm_probe_timeout, kvm_guard_silence_seconds;
 	double cpu_allocation_ratio, ram_allocation_ratio, disk_allocation_ratio;
 	int reserved_host_memory_mb;
 	double ram_weight_multiplier, cpu_weight_multiplier, disk_weight_multiplier;

@@ -127,6 +127,8 @@ void agent_config_defaults(struct agent_config *cfg)
 	cfg->poll_wait_s = 20;
 	cfg->max_concurrent_tasks = 4;
 	snprintf(cfg->virt_type, sizeof(cfg->virt_type), "auto");
+	cfg->kvm_probe_timeout_s = 20;
+	cfg->kvm_guard_silence_s = 60;
 	snprintf(cfg->network_mode, sizeof(cfg->network_mode), "nat");
 	snprintf(cfg->network_name, sizeof(cfg->network_name), "novalite");
 	snprintf(cfg->vnc_listen, sizeof(cfg->vnc_listen), "127.0.0.1");
@@ -820,6 +822,8 @@ static void serve(struct agent *a)
 
 		if (now_ms() - a->last_heartbeat_ms >= a->cfg.heartbeat_s * 1000LL)
 			heartbeat(a);
+		if (agent_watch_take_reregister(a->watch) && register_all(a, &(struct nl_error){ 0 }) < 0)
+			log_error("registering the hosts again after the KVM guard switched to TCG failed");
 		periodic(a);
 		int st = api_call(a, "GET", path, NULL, wait + POLL_GRACE_S, &resp, &err);
 		if (st == HTTP_CANCELLED)
@@ -913,6 +917,8 @@ static struct agent *agent_new(const struct agent_config *cfg, struct nl_error *
 			.virt_type = cfg->virt_type, .network_mode = cfg->network_mode,
 			.network_name = cfg->network_name, .network_bridge = cfg->network_bridge,
 			.vnc_listen = cfg->vnc_listen, .shutdown_timeout_s = cfg->shutdown_timeout_s,
+			.kvm_probe_kernel = cfg->kvm_probe_kernel, .kvm_probe_timeout_s = cfg->kvm_probe_timeout_s,
+			.kvm_guard_silence_s = cfg->kvm_guard_silence_s,
 		};
 		if (!(h->conn = a->drv->open(&hc, err)))
 			goto fail;

@@ -30,6 +30,9 @@ struct agent_config {
 	int poll_wait_s;          /* long-poll wait, default 20 */
 	/* Real guests (qemu:///system) */
 	char virt_type[16];       /* auto (probe), kvm or qemu */
+	char kvm_probe_kernel[512];   /* the probe's kernel; "" searches /boot (virt_probe.h) */
+	int kvm_probe_timeout_s;      /* default 20 */
+	int kvm_guard_silence_s;      /* kvm_guard.h; default 60, 0: off */
 	char network_mode[16];    /* nat, isolated, bridge, user (compute/virt_net.h) */
 	char network_name[64];    /* libvirt network, default "novalite" */
 	char network_bridge[32];  /* bridge mode: the host bridge */

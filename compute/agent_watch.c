@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "compute/kvm_guard.h"
 
 #define TICK_MS 1000            /* console shipping interval */
 #define SETTLE_MS 300           /* events come in bursts (SHUTDOWN then STOPPED): report once */
@@ -34,6 +35,8 @@ struct agent_watch {
 	struct pending *pending;
 	size_t npending, cap;
 	bool stop;
+	bool reregister;            /* the KVM guard switched a host to TCG (guarded by mu) */
+	struct kvm_guard *guard;    /* the watcher thread's own */
 	struct event_src { struct agent_watch *w; size_t host; } *srcs;
 };
 
@@ -119,6 +122,55 @@ static void ship_console(struct agent_watch *w, struct watch_host *h)
 	free(uuids);
 }
 
+static long long mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The KVM guard (kvm_guard.h) for one domain; the caller holds the instance in the pool,
+ * so a recovery (destroy, redefine under TCG, start) never races a task of it. */
+static void guard(struct agent_watch *w, size_t host, const char *uuid)
+{
+	if (!kvm_guard_check(w->guard, w->drv, w->hosts[host].conn, w->hosts[host].name, uuid, mono_ms()))
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->reregister = true;
+	pthread_mutex_unlock(&w->mu);
+	int st = VIRT_POWER_NOSTATE;
+	struct nl_error err = { 0 };
+	if (w->drv->get_power_state(w->hosts[host].conn, uuid, &st, &err) == 0 && st != VIRT_POWER_MISSING)
+		report_power(w, uuid, st);
+}
+
+static void guard_host(struct agent_watch *w, size_t host)
+{
+	char (*uuids)[VIRT_UUID_LEN + 1] = NULL;
+	size_t n = 0;
+	struct nl_error err = { 0 };
+	if (!w->drv->guard_info || !w->drv->list_domains || w->drv->list_domains(w->hosts[host].conn, &uuids, &n, &err))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (!agent_pool_try_hold(w->pool, uuids[i], 0))
+			continue;  /* busy: the next tick looks again */
+		guard(w, host, uuids[i]);
+		agent_pool_release(w->pool, uuids[i]);
+	}
+	free(uuids);
+}
+
+bool agent_watch_take_reregister(struct agent_watch *w)
+{
+	if (!w)
+		return false;
+	pthread_mutex_lock(&w->mu);
+	bool r = w->reregister;
+	w->reregister = false;
+	pthread_mutex_unlock(&w->mu);
+	return r;
+}
+
 static void *watch_thread(void *arg)
 {
 	struct agent_watch *w = arg;
@@ -152,6 +204,7 @@ static void *watch_thread(void *arg)
 					on_event(&w->srcs[batch[i].host], batch[i].uuid);
 					continue;
 				}
+				guard(w, batch[i].host, batch[i].uuid);
 				if (w->drv->get_power_state(w->hosts[batch[i].host].conn, batch[i].uuid, &st, &err) == 0 &&
 				    st != VIRT_POWER_MISSING)
 					report_power(w, batch[i].uuid, st);
@@ -162,8 +215,10 @@ static void *watch_thread(void *arg)
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec > next_tick.tv_sec || (now.tv_sec == next_tick.tv_sec && now.tv_nsec >= next_tick.tv_nsec)) {
-			for (size_t i = 0; i < w->nhosts; i++)
+			for (size_t i = 0; i < w->nhosts; i++) {
 				ship_console(w, &w->hosts[i]);
+				guard_host(w, i);
+			}
 			next_tick = now;
 			next_tick.tv_sec += TICK_MS / 1000;
 		}
@@ -182,6 +237,7 @@ struct agent_watch *agent_watch_start(const struct virt_driver *drv, const struc
 	memcpy(w->hosts, hosts, n * sizeof(*hosts));
 	w->srcs = nl_calloc(n ? n : 1, sizeof(*w->srcs));
 	w->pool = pool;
+	w->guard = kvm_guard_new();
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -228,6 +284,7 @@ void agent_watch_stop(struct agent_watch *w)
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w->pending);
+	kvm_guard_free(w->guard);
 	free(w->srcs);
 	free(w->hosts);
 	free(w);

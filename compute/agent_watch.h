@@ -10,11 +10,13 @@
  * or holding its undelivered result lets it do: a report can never overtake the result of
  * the task that caused it. An event for a busy instance is looked at again a moment
  * later; its console waits for the next tick. Hosts of the fake hypervisor are not
- * watched: they change only through tasks. */
+ * watched: they change only through tasks. The KVM guard (kvm_guard.h) looks at each
+ * domain after its events and every second, under the same hold. */
 #ifndef NL_AGENT_WATCH_H
 #define NL_AGENT_WATCH_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/error.h"
@@ -35,6 +37,9 @@ struct agent_watch;
 struct agent_watch *agent_watch_start(const struct virt_driver *drv, const struct watch_host *hosts, size_t n,
 				      struct agent_pool *pool, const char *api_url,
 				      const struct http_credentials *cred, struct nl_error *err);
+/* true once after the KVM guard switched a host to TCG (kvm_guard.h): the agent then
+ * registers its hosts again, so the API shows hypervisor_type QEMU. NULL: false. */
+bool agent_watch_take_reregister(struct agent_watch *w);
 /* Stops the thread and frees everything. NULL is a no-op. */
 void agent_watch_stop(struct agent_watch *w);
 

@@ -33,6 +33,9 @@ static const struct option long_opts[] = {
 	{ "max-concurrent-tasks", required_argument, NULL, 'C' },
 	{ "state-dir", required_argument, NULL, 's' },
 	{ "virt-type", required_argument, NULL, 'V' },
+	{ "kvm-probe-kernel", required_argument, NULL, 'K' },
+	{ "kvm-probe-timeout", required_argument, NULL, 'P' },
+	{ "kvm-guard-silence", required_argument, NULL, 'G' },
 	{ "network-mode", required_argument, NULL, 'N' },
 	{ "network-name", required_argument, NULL, 'W' },
 	{ "network-bridge", required_argument, NULL, 'B' },
@@ -73,6 +76,9 @@ static void usage(FILE *f)
 		"  --max-concurrent-tasks N tasks run at once, one per instance at most (default: 4)\n"
 		"  --state-dir DIR      fake node files and instance files (default: var-compute)\n"
 		"  --virt-type TYPE     qemu:///system: auto (probe KVM, default), kvm or qemu (TCG)\n"
+		"  --kvm-probe-kernel F the kernel the KVM probe boots (default: search /boot)\n"
+		"  --kvm-probe-timeout S seconds the KVM probe may take (default: 20)\n"
+		"  --kvm-guard-silence S a silent KVM guest marks KVM broken after S seconds (default: 60, 0: off)\n"
 		"  --network-mode MODE  nat (default), isolated, bridge or user\n"
 		"  --network-name NAME  libvirt network for guests (default: novalite)\n"
 		"  --network-bridge BR  bridge mode: the host bridge\n"
@@ -262,9 +268,11 @@ int main(int argc, char **argv)
 			rc = set_str(cfg.vnc_listen, sizeof(cfg.vnc_listen), optarg, "--vnc-listen");
 			break;
 		}
-		case 'T': case 'S': case 'I': case 'M': {
+		case 'K': rc = set_str(cfg.kvm_probe_kernel, sizeof(cfg.kvm_probe_kernel), optarg, "--kvm-probe-kernel"); break;
+		case 'T': case 'S': case 'I': case 'M': case 'P': case 'G': {
 			int *dst = opt == 'T' ? &cfg.shutdown_timeout_s : opt == 'S' ? &cfg.sync_interval_s
-				   : opt == 'I' ? &cfg.image_cache_sweep_s : &cfg.image_cache_min_age_s;
+				   : opt == 'I' ? &cfg.image_cache_sweep_s : opt == 'P' ? &cfg.kvm_probe_timeout_s
+				   : opt == 'G' ? &cfg.kvm_guard_silence_s : &cfg.image_cache_min_age_s;
 			if (parse_num(optarg, 0, 31536000, &n))
 				return die2("'%s' is not a number of seconds", optarg);
 			*dst = (int)n;

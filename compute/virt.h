@@ -53,6 +53,9 @@ struct virt_host_config {
 	const char *network_bridge;   /* bridge mode: the host bridge; else the one to create */
 	const char *vnc_listen;   /* the address VNC servers listen on, e.g. "127.0.0.1" */
 	int shutdown_timeout_s;   /* clean shutdown wait before a hard stop (Nova: 60) */
+	const char *kvm_probe_kernel; /* virt_probe.h; NULL or "": search /boot */
+	int kvm_probe_timeout_s;      /* 0: 20 */
+	int kvm_guard_silence_s;      /* kvm_guard.h; 0: off */
 };
 
 struct virt_cpu_info {
@@ -100,6 +103,18 @@ struct virt_instance {
 void virt_instance_set_name(struct virt_instance *inst);
 
 struct virt_conn;
+
+/* What the KVM guard (kvm_guard.h) looks at for one domain. */
+struct virt_guard_info {
+	bool kvm;                       /* the domain is <domain type='kvm'> */
+	bool running;                   /* libvirt: running or blocked */
+	bool failed;                    /* paused by QEMU itself (reason unknown, I/O error, crash
+					 * or panic) or crashed: never what novalite asked for */
+	char state[64];                 /* "paused (unknown)", for the reason */
+	unsigned long long cpu_time_ns; /* the vCPUs' time so far */
+	long long console_bytes;        /* the size of its console log */
+	int silence_s;                  /* kvm_guard_silence_seconds of this host (0: off) */
+};
 
 struct virt_driver {
 	const char *name;
@@ -153,6 +168,15 @@ struct virt_driver {
 	 * itself down...). It must only note the uuid and return. */
 	int (*watch_events)(struct virt_conn *conn, void (*cb)(void *opaque, const char *uuid), void *opaque,
 			    struct nl_error *err);
+	/* The KVM guard's view of a domain; NULL: not a KVM-capable driver. 1 when the domain
+	 * is missing, 0 with *out, -1 with err. */
+	int (*guard_info)(struct virt_conn *conn, const char *uuid, struct virt_guard_info *out,
+			  struct nl_error *err);
+	/* KVM cannot run guests on this host: writes STATE/kvm-broken.json with reason,
+	 * switches the host to TCG (host_info says QEMU, new domains get type='qemu') and
+	 * rebuilds uuid's domain under TCG (destroy, redefine type='qemu' without
+	 * host-passthrough, start). 0, or -1 with err (the domain may then be left off). */
+	int (*kvm_broken)(struct virt_conn *conn, const char *uuid, const char *reason, struct nl_error *err);
 };
 
 /* The libvirt driver: the test driver (the fake) and qemu:///system. */

@@ -81,6 +81,7 @@ struct virt_conn {
 	char vnc_listen[64];
 	int shutdown_timeout_s;
 	char instances_dir[600];
+	int kvm_guard_silence_s;  /* kvm_guard.h */
 	void (*event_cb)(void *opaque, const char *uuid);
 	void *event_opaque;
 	int event_id;             /* -1: not watching */
@@ -461,7 +462,9 @@ static int ensure_running(struct virt_conn *vc, virDomainPtr dom, const struct v
 	case VIR_DOMAIN_BLOCKED:
 		return 0;
 	case VIR_DOMAIN_PAUSED:
-		if (virDomainResume(dom) < 0)
+		/* Paused while libvirt is still starting it (an agent killed mid-start):
+		 * by the time we resume it may already run, which is what we want. */
+		if (virDomainResume(dom) < 0 && domain_state(dom) != VIR_DOMAIN_RUNNING)
 			return fail_virt(err, "Resuming domain", inst->name);
 		return 0;
 	case VIR_DOMAIN_PMSUSPENDED:
@@ -1266,10 +1269,12 @@ static int qemu_setup(struct virt_conn *vc, const struct virt_host_config *cfg, 
 	}
 	chmod(cfg->state_dir, 0711);
 	check_reachable(vc->instances_dir);
-	if (virt_probe_choose(cfg->virt_type ? cfg->virt_type : "auto", cfg->state_dir, NULL, 0, &vc->virt_type, why,
+	if (virt_probe_choose(cfg->virt_type ? cfg->virt_type : "auto", cfg->state_dir, NULL, cfg->kvm_probe_kernel,
+			      cfg->kvm_probe_timeout_s * 1000, &vc->virt_type, why,
 			      sizeof(why), err))
 		return -1;
 	log_info("host %s: virt type %s (%s)", vc->host, virt_type_name(vc->virt_type), why);
+	vc->kvm_guard_silence_s = cfg->kvm_guard_silence_s;
 	struct vnet_config nc = {
 		.name = cfg->network_name ? cfg->network_name : "novalite",
 		.mode = cfg->network_mode ? cfg->network_mode : "nat",
@@ -1392,6 +1397,129 @@ static void lv_close(struct virt_conn *vc)
 	free(vc);
 }
 
+/* ---- the KVM guard's hooks (kvm_guard.h decides; this only reads and rebuilds) ---------------- */
+
+static const char *paused_reason(int reason)
+{
+	switch (reason) {
+	case VIR_DOMAIN_PAUSED_UNKNOWN: return "unknown";
+	case VIR_DOMAIN_PAUSED_IOERROR: return "I/O error";
+	case VIR_DOMAIN_PAUSED_CRASHED: return "crashed";
+	default: return NULL;   /* user, save, snapshot, migration...: asked for */
+	}
+}
+
+static int lv_guard_info(struct virt_conn *vc, const char *uuid, struct virt_guard_info *out, struct nl_error *err)
+{
+	virDomainPtr dom;
+	int state = VIR_DOMAIN_NOSTATE, reason = 0;
+	struct virt_instance inst = { 0 };
+	char path[700];
+	struct stat st;
+
+	memset(out, 0, sizeof(*out));
+	if (vc->fake)
+		return 1;
+	if (find_domain(vc, uuid, &dom, err))
+		return -1;
+	if (!dom)
+		return 1;
+	char *xml = virDomainGetXMLDesc(dom, 0);
+	out->kvm = xml && strstr(xml, "<domain type='kvm'");
+	free(xml);
+	if (virDomainGetState(dom, &state, &reason, 0) == 0) {
+		out->running = state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_BLOCKED;
+		if (state == VIR_DOMAIN_PAUSED && paused_reason(reason)) {
+			out->failed = true;
+			snprintf(out->state, sizeof(out->state), "paused (%s)", paused_reason(reason));
+		} else if (state == VIR_DOMAIN_CRASHED) {
+			out->failed = true;
+			snprintf(out->state, sizeof(out->state), "crashed");
+		}
+	}
+	virDomainInfo info;
+	if (virDomainGetInfo(dom, &info) == 0)
+		out->cpu_time_ns = info.cpuTime;
+	virDomainFree(dom);
+	snprintf(inst.uuid, sizeof(inst.uuid), "%s", uuid);
+	inst_path(vc, &inst, "console.log", path, sizeof(path));
+	out->console_bytes = stat(path, &st) == 0 ? (long long)st.st_size : 0;
+	out->silence_s = vc->kvm_guard_silence_s;
+	return 0;
+}
+
+/* The domain's XML for TCG: type='qemu', and the host-passthrough CPU replaced by the
+ * model TCG domains get (domain_xml.c). malloc'd. */
+static char *xml_for_tcg(const char *xml)
+{
+	static const char kvm[] = "<domain type='kvm'", pass[] = "<cpu mode='host-passthrough'";
+	static const char model[] = "<cpu mode='custom' match='exact'><model fallback='allow'>qemu64</model></cpu>";
+	char *out = nl_calloc(1, strlen(xml) + sizeof(model) + 16);
+	const char *p = strstr(xml, kvm), *c = strstr(xml, pass);
+	size_t o = 0;
+	if (!p) {
+		strcpy(out, xml);
+		return out;
+	}
+	memcpy(out, xml, (size_t)(p - xml));
+	o = (size_t)(p - xml);
+	o += (size_t)sprintf(out + o, "<domain type='qemu'");
+	p += strlen(kvm);
+	if (c && c > p) {
+		const char *end = strstr(c, "/>"), *close = strstr(c, "</cpu>"), *gt = strchr(c, '>');
+		const char *after = gt && gt[-1] == '/' ? gt + 1 : close ? close + 6 : end ? end + 2 : c;
+		memcpy(out + o, p, (size_t)(c - p));
+		o += (size_t)(c - p);
+		o += (size_t)sprintf(out + o, "%s", model);
+		p = after;
+	}
+	strcpy(out + o, p);
+	return out;
+}
+
+static int lv_kvm_broken(struct virt_conn *vc, const char *uuid, const char *reason, struct nl_error *err)
+{
+	virDomainPtr dom, ndom;
+	int rc = -1;
+
+	if (vc->virt_type == VIRT_TYPE_KVM) {
+		vc->virt_type = VIRT_TYPE_QEMU;
+		virt_probe_mark_broken(vc->state_dir, reason);
+		log_error("host %s: KVM marked broken (%s): this and the next guests use TCG; remove %s/kvm-broken.json "
+			  "and restart the agent to try KVM again", vc->host, reason, vc->state_dir);
+	}
+	if (find_domain(vc, uuid, &dom, err))
+		return -1;
+	if (!dom)
+		return 0;
+	char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+	if (!xml) {
+		fail_virt(err, "Reading the domain of instance", uuid);
+		goto out;
+	}
+	char *txml = xml_for_tcg(xml);
+	free(xml);
+	if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
+		fail_virt(err, "Destroying the KVM domain of instance", uuid);
+		free(txml);
+		goto out;
+	}
+	ndom = virDomainDefineXML(vc->conn, txml);
+	free(txml);
+	if (!ndom) {
+		fail_virt(err, "Redefining under TCG the domain of instance", uuid);
+		goto out;
+	}
+	if (virDomainCreate(ndom) < 0)
+		fail_virt(err, "Starting under TCG the domain of instance", uuid);
+	else
+		rc = 0;
+	virDomainFree(ndom);
+out:
+	virDomainFree(dom);
+	return rc;
+}
+
 const struct virt_driver virt_libvirt_driver = {
 	.name = "libvirt",
 	.open = lv_open,
@@ -1413,6 +1541,8 @@ const struct virt_driver virt_libvirt_driver = {
 	.snapshot = lv_snapshot,
 	.console_address = lv_console_address,
 	.watch_events = lv_watch_events,
+	.guard_info = lv_guard_info,
+	.kvm_broken = lv_kvm_broken,
 };
 
 const struct virt_driver *virt_driver_for_uri(const char *uri)

@@ -286,14 +286,16 @@ class Daemon:
         return self.compute_root + "/v2.1"
 
 
-def start_daemon(tmp_dir, env_extra=None, extra_args=()):
-    """Start a daemon and wait for its openrc; pytest.fail() on problems."""
+def start_daemon(tmp_dir, env_extra=None, extra_args=(), ready_timeout=None):
+    """Start a daemon and wait for its openrc; pytest.fail() on problems.
+    ready_timeout: longer for an embedded agent on qemu:///system, whose KVM
+    probe runs before the openrc is written (up to kvm_probe_timeout)."""
     d = Daemon(Path(tmp_dir) / "state", env_extra=env_extra,
                extra_args=extra_args)
     problem = None
     try:
         d.start()
-        d.wait_ready()
+        d.wait_ready(ready_timeout or READY_TIMEOUT)
     except (FileNotFoundError, RuntimeError) as e:
         problem = str(e)
     except OSError as e:

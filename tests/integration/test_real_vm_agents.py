@@ -43,7 +43,8 @@ def agents(daemon, tmp_path_factory, http):
     real = Agent(daemon, tmp, "real-1", "--libvirt-uri", "qemu:///system",
                  "--network-mode", "isolated", "--network-name",
                  "nlagt-" + tag, "--network-bridge", "nla" + tag,
-                 "--shutdown-timeout", "20", "--sync-interval", "5").start()
+                 "--shutdown-timeout", "20", "--sync-interval", "5",
+                 "--kvm-probe-kernel", str(GUEST.parent / "vmlinuz")).start()
     fake = Agent(daemon, tmp, "fake-1").start()
     real.state_dir = tmp / "st-real-1"
     real.net_name = "nlagt-" + tag

@@ -91,12 +91,14 @@ def daemon(tmp_path_factory):
         "[compute]\n"
         "libvirt_uri = qemu:///system\n"
         "virt_type = auto\n"
+        "kvm_probe_kernel = %s\n"
         "network_mode = isolated\n"
         "network_name = nltest-%s\n"
         "network_bridge = nlt%s\n"
         "shutdown_timeout = 20\n"
-        "sync_power_state_interval = 5\n" % (tag, tag))
-    d = lib.start_daemon(tmp, extra_args=["--config", str(conf)])
+        "sync_power_state_interval = 5\n" % (GUEST.parent / "vmlinuz", tag, tag))
+    d = lib.start_daemon(tmp, extra_args=["--config", str(conf)],
+                         ready_timeout=120)
     d.net_name = "nltest-" + tag
     yield d
     try:
