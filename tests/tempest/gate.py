@@ -247,7 +247,7 @@ def tempest_conf(d, cloud, ws, image_ref, image_ref_alt, flavors, concurrency):
             "container_formats": "bare,ami,ari,aki,ovf,ova",
             # never fetched (no test here uses it) and never off-machine
             "http_image": "http://127.0.0.1:9/none.img",
-            "build_timeout": "60",
+            "build_timeout": "30",
         },
         "image-feature-enabled": {
             "api_v2": "True",
@@ -392,10 +392,38 @@ def write_doc(path, norm, selection, elapsed, exp_fail, notes_path):
     Path(path).write_text("\n".join(lines))
 
 
-def write_lists(norm, exp_pass, exp_fail, exp_skip):
+REQ_RE = re.compile(r"Request \((\w+):(\w+)\): (\d+) (\w+) (\S+)")
+UUID_RE = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
+
+
+def failing_requests(log_path):
+    """{(Class, test): 'METHOD /path -> status'} of each test's last 4xx/5xx request."""
+    out = {}
+    try:
+        f = open(log_path, errors="replace")
+    except OSError:
+        return out
+    with f:
+        for line in f:
+            m = REQ_RE.search(line)
+            if m and int(m.group(3)) >= 400:
+                path = re.sub(r"^https?://[^/]+", "", m.group(5))
+                path = UUID_RE.sub("{id}", path)
+                out[(m.group(1), m.group(2))] = "%s %s -> %s" % (
+                    m.group(4), path, m.group(3))
+    return out
+
+
+def write_lists(norm, exp_pass, exp_fail, exp_skip, log_path=None):
     """Fold this run into the three lists; reasons already written are kept."""
+    reqs = failing_requests(log_path) if log_path else {}
     for tid, (st, reason, _, _) in norm.items():
-        reason = " ".join(reason.split())[:200]
+        reason = " ".join(reason.split())[:160]
+        if st == "fail":
+            parts = tid.split(".")
+            req = reqs.get((parts[-2], parts[-1])) if len(parts) > 2 else None
+            if req:
+                reason = "%s: %s" % (req, reason)
         for d in (exp_pass, exp_fail, exp_skip):
             if st != {id(exp_pass): "pass", id(exp_fail): "fail",
                       id(exp_skip): "skip"}[id(d)]:
@@ -403,7 +431,7 @@ def write_lists(norm, exp_pass, exp_fail, exp_skip):
         if st == "pass":
             exp_pass[tid] = ""
         elif st == "fail":
-            exp_fail.setdefault(tid, "TODO: " + reason)
+            exp_fail.setdefault(tid, "unclassified: " + reason)
         elif st == "skip":
             exp_skip.setdefault(tid, reason or "skipped by Tempest")
     heads = {
@@ -515,7 +543,7 @@ def main():
                       HERE / "conformance-notes.md")
             log("wrote %s" % args.doc)
         if args.write_lists:
-            write_lists(norm, exp_pass, exp_fail, exp_skip)
+            write_lists(norm, exp_pass, exp_fail, exp_skip, ws / "tempest.log")
         with open(top / "results.json", "w") as f:
             json.dump({t: v[:3] for t, v in norm.items()}, f, indent=1)
 
