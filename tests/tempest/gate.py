@@ -373,7 +373,7 @@ def write_doc(path, norm, selection, elapsed, exp_fail, notes_path):
                  % (tot["pass"], tot["fail"], tot["skip"]))
     lines.append("| module | passed | failed | skipped |")
     lines.append("|---|---:|---:|---:|")
-    for mod, c in per.items():
+    for mod, c in sorted(per.items()):
         lines.append("| `%s` | %d | %d | %d |" % (mod, c["pass"], c["fail"], c["skip"]))
     lines.append("")
     fails = [(t, v) for t, v in sorted(norm.items()) if v[0] == "fail"]
