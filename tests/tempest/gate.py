@@ -125,7 +125,8 @@ def make_qcow2(path, size="64M"):
 
 
 # ---------------------------------------------------------------- tempest.conf
-def tempest_conf(d, cloud, ws, image_ref, image_ref_alt, flavors, concurrency):
+def tempest_conf(d, cloud, ws, image_ref, image_ref_alt, flavors, concurrency,
+                 overrides=()):
     rc = d.openrc
     conf = {
         "DEFAULT": {
@@ -264,6 +265,10 @@ def tempest_conf(d, cloud, ws, image_ref, image_ref_alt, flavors, concurrency):
         "object-storage-feature-enabled": {"discoverability": "False"},
         "scenario": {"img_file": str(ws / "no-such-image")},
     }
+    for item in overrides:
+        key, _, value = item.partition("=")
+        section, _, opt = key.rpartition(".")
+        conf.setdefault(section, {})[opt] = value
     out = io.StringIO()
     for section, opts in conf.items():
         out.write("[%s]\n" % section)
@@ -456,6 +461,8 @@ def main():
     ap.add_argument("--regex", action="append",
                     help="run these regexes instead of the selection file (no gate)")
     ap.add_argument("--concurrency", type=int, default=2)
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.OPT=VALUE",
+                    help="override a tempest.conf option (experiments; not for the gate)")
     ap.add_argument("--workdir", help="keep everything here (default: a temp dir, removed)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
     ap.add_argument("--doc", help="write per-module counts to this markdown file")
@@ -509,7 +516,8 @@ def main():
             "group_regex=([^\\.]*\\.)*\n" % (TEMPEST_DIR, TEMPEST_DIR))
         (ws / "lock").mkdir(exist_ok=True)
         (ws / "etc" / "tempest.conf").write_text(
-            tempest_conf(d, cloud, ws, img1, img2, flavors, args.concurrency))
+            tempest_conf(d, cloud, ws, img1, img2, flavors, args.concurrency,
+                         args.set))
         inc = ws / "include-list.txt"
         inc.write_text("\n".join(selection) + "\n")
         log("running tempest on %d regex(es), concurrency %d (log: %s)"
