@@ -227,7 +227,10 @@ def tempest_conf(d, cloud, ws, image_ref, image_ref_alt, flavors, concurrency,
             "volume_multiattach": "False",
             "block_migration_for_live_migration": "False",
             "volume_backed_live_migration": "False",
-            "xenapi_apis": "False",
+            # Tempest 33 skips all server metadata writes unless this is set
+            # ("Metadata is read-only on non-Xen-based deployments"): novalite's
+            # metadata API is writable, so say so; it also runs test_agents.
+            "xenapi_apis": "True",
             "ide_bus": "False",
             "unified_limits": "False",
             "scheduler_enabled_filters": ",".join([
