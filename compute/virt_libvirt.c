@@ -1504,10 +1504,14 @@ static int lv_kvm_broken(struct virt_conn *vc, const char *uuid, const char *rea
 		free(txml);
 		goto out;
 	}
-	ndom = virDomainDefineXML(vc->conn, txml);
+	virConnectPtr c = conn_get(vc, err);  /* our own reference: a reconnect cannot free it */
+	ndom = c ? virDomainDefineXML(c, txml) : NULL;
 	free(txml);
+	if (c)
+		virConnectClose(c);
 	if (!ndom) {
-		fail_virt(err, "Redefining under TCG the domain of instance", uuid);
+		if (!err->msg[0])
+			fail_virt(err, "Redefining under TCG the domain of instance", uuid);
 		goto out;
 	}
 	if (virDomainCreate(ndom) < 0)

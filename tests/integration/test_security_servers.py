@@ -256,7 +256,9 @@ def test_concurrent_creates_respect_instance_quota(http, make_tenant, image):
     r = http.compute("PUT", "/os-quota-sets/" + t.project_id,
                      json={"quota_set": {"instances": 3}})
     assert r.status_code == 200, r.text
-    results = _blast(http, t.member.token, image, 40)
+    # 28 at once, not the finding's 40: one address may hold at most 32 connections
+    # per port ([api] per_ip_connections), and the fixtures hold a few of their own.
+    results = _blast(http, t.member.token, image, 28)
     ok = [b for s, b in results if s == 202]
     over = [b for s, b in results if s != 202]
     assert len(ok) == 3, results
