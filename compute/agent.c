@@ -44,6 +44,7 @@
 #include "common/util.h"
 #include "compute/agent_pool.h"
 #include "compute/agent_watch.h"
+#include "compute/virt_probe.h"
 #include "compute/http.h"
 #include "compute/image_cache.h"
 #include "compute/virt.h"
@@ -215,6 +216,12 @@ static int register_host(struct agent *a, struct agent_host *h, struct nl_error 
 				 (json_int_t)hi.hypervisor_version, "arch", hi.arch, "vcpus", hi.vcpus, "memory_mb",
 				 (json_int_t)hi.memory_mb, "local_gb", (json_int_t)hi.local_gb, "cpu_info",
 				 cpu_info_json(&hi.cpu), "host_ip", a->host_ip);
+	/* A KVM guard mark (kvm_guard.h) is shown to admins: os-hypervisors' cpu_info carries
+	 * it as "kvm_broken" (the reason and when), beside hypervisor_type QEMU. */
+	char broken[512];
+	if (body && virt_probe_broken(a->cfg.state_dir, broken, sizeof(broken)) == 1)
+		json_object_set_new(json_object_get(json_object_get(body, "host"), "cpu_info"), "kvm_broken",
+				    json_string(broken));
 	/* Where this host's guests' VNC servers listen: the API accepts console addresses
 	 * there (or on loopback) only. An IP literal; a name is not registered. */
 	unsigned char vnc_ip[16];

@@ -115,6 +115,10 @@ def test_broken_kvm_guest_is_rebuilt_under_tcg(daemon, osc):
             break
         time.sleep(1)
     assert hv[0]["Hypervisor Type"] == "QEMU", hv
+    # and admins see why: cpu_info carries the guard's reason
+    shown = osc("hypervisor", "show", str(hv[0]["ID"]))
+    assert "kvm_broken" in json.dumps(shown), shown
+    assert "KVM guest" in json.dumps(shown), shown
 
 
 def test_next_guest_gets_tcg_at_once(daemon, osc):
