@@ -19,6 +19,9 @@ import novalite_testlib as lib
 from test_real_vms import (GUEST, BOOT_TIMEOUT, open_path, virsh, wait_console,
                            why_no_real_guests)
 
+# One worker runs every real-guest file, one after another (conftest.py).
+XDIST_GROUP = "real-guests"
+
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
