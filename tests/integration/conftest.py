@@ -155,6 +155,21 @@ def http(daemon):
                     rc["OS_PASSWORD"], rc.get("OS_PROJECT_NAME", "admin"))
 
 
+@pytest.fixture
+def images(http):
+    """images(token=..., **body) -> created image; purged at test end."""
+    made = []
+
+    def _make(token=None, **body):
+        kw = {} if token is None else {"token": token}
+        img = lib.image_create(http, **kw, **body)
+        made.append(img["id"])
+        return img
+    yield _make
+    for iid in made:
+        lib.image_purge(http, iid)
+
+
 @pytest.fixture(scope="module")
 def admin_token(http):
     return http.admin_token

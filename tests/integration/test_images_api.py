@@ -25,21 +25,6 @@ JSON = {"Accept": "application/json"}
 OCTET = {"Content-Type": "application/octet-stream"}
 
 
-@pytest.fixture
-def images(http):
-    """images(token=..., **body) -> created image; purged at test end."""
-    made = []
-
-    def _make(token=None, **body):
-        kw = {} if token is None else {"token": token}
-        img = lib.image_create(http, **kw, **body)
-        made.append(img["id"])
-        return img
-    yield _make
-    for iid in made:
-        lib.image_purge(http, iid)
-
-
 def _ids(resp):
     assert resp.status_code == 200, resp.text
     return [i["id"] for i in resp.json()["images"]]

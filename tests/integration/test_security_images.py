@@ -33,20 +33,6 @@ def _json_error(resp, status, title):
     return body["message"][:-len("<br /><br />\n\n\n")]
 
 
-@pytest.fixture
-def images(http):
-    made = []
-
-    def _make(token=None, **body):
-        kw = {} if token is None else {"token": token}
-        img = lib.image_create(http, **kw, **body)
-        made.append(img["id"])
-        return img
-    yield _make
-    for iid in made:
-        lib.image_purge(http, iid)
-
-
 # ---- 3.4: deleted ids stay taken ---------------------------------------------
 
 
@@ -150,7 +136,6 @@ class _GatedChunks(_GatedBody):
     def __iter__(self):
         while self.sent < self.n:
             yield self.read(256 * 1024)
-
 
 
 @pytest.fixture
