@@ -271,6 +271,7 @@ SLOW_FIRST = ("real-guests", "test_servers_cli.py", "test_agents.py",
               "test_images_safety.py", "test_servers_schema.py")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks to name the groups
 def pytest_collection_modifyitems(config, items):
     def group(item):
         return getattr(item.module, "XDIST_GROUP", item.path.name)
