@@ -4,6 +4,8 @@
  * (the key order of Nova's schema dicts). No I/O. */
 #include "common/json_spec.h"
 
+#include <arpa/inet.h>
+
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -348,6 +350,13 @@ static int validate_string(struct ctx *c, const struct field_spec *f, json_t *v,
 		/* Nova's valid_description_regex: ^[<every printable character>]*$ (shown short here) */
 		json_py_repr(v, buf, sizeof(buf));
 		return fail(c, f->name, v, "%s does not match '^[<printable characters>]*$'", buf);
+	} else if (f->format == FMT_IPV4 || f->format == FMT_IPV6) {
+		unsigned char addr[16];
+		int fam = f->format == FMT_IPV4 ? AF_INET : AF_INET6;
+		if (inet_pton(fam, s, addr) != 1) {
+			json_py_repr(v, buf, sizeof(buf));
+			return fail(c, f->name, v, "%s is not a '%s'", buf, fam == AF_INET ? "ipv4" : "ipv6");
+		}
 	} else if (f->format == FMT_UUID && !nl_is_uuid_like(s)) {
 		json_py_repr(v, buf, sizeof(buf));
 		return fail(c, f->name, v, "%s is not a 'uuid'", buf);

@@ -36,6 +36,8 @@ enum spec_format {
 	FMT_KEYPAIR_292, /* Nova name + only [@._- 0-9a-zA-Z] (keypair_name_292) */
 	FMT_FLAVOR_ID,   /* ^(?! )[a-zA-Z0-9. _-]+(?<! )$ */
 	FMT_HOSTNAME,    /* Nova parameter_types.hostname: ^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$ */
+	FMT_IPV4,        /* Nova format 'ipv4' (accessIPv4): a dotted quad */
+	FMT_IPV6,        /* Nova format 'ipv6' (accessIPv6) */
 };
 
 #define SPEC_REQUIRED     0x01u

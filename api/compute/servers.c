@@ -40,8 +40,8 @@ static const char *const disk_configs[] = { "AUTO", "MANUAL", NULL };
 	FIELD(SI, admin_pass, "adminPass", SPEC_STRING, 0),                                                   \
 	{ .name = "metadata", .type = SPEC_STRMAP, .charset = "a-zA-Z0-9-_:. ", .offset = offsetof(SI, metadata) }, \
 	FIELD(SI, disk_config, "OS-DCF:diskConfig", SPEC_STRING, 0, .enumv = disk_configs),                   \
-	FIELD(SI, access_ip_v4, "accessIPv4", SPEC_STRING, 0),                                                \
-	FIELD(SI, access_ip_v6, "accessIPv6", SPEC_STRING, 0),                                                \
+	FIELD(SI, access_ip_v4, "accessIPv4", SPEC_STRING, 0, .format = FMT_IPV4),                                                \
+	FIELD(SI, access_ip_v6, "accessIPv6", SPEC_STRING, 0, .format = FMT_IPV6),                                                \
 	FIELD(SI, availability_zone, "availability_zone", SPEC_STRING, BOUNDED, LEN(1, 255), .format = FMT_NAME), \
 	FIELD(SI, bdm, "block_device_mapping", SPEC_ARRAY, 0),                                                \
 	FIELD(SI, bdm_v2, "block_device_mapping_v2", SPEC_ARRAY, 0),                                          \
@@ -82,7 +82,7 @@ const struct field_spec server_create_v274[] = ROOT(c274);
 const struct field_spec server_create_v290[] = ROOT(c290);
 
 #define F_UPD F_NAME_OPT, FIELD(SI, disk_config, "OS-DCF:diskConfig", SPEC_STRING, 0, .enumv = disk_configs), \
-	FIELD(SI, access_ip_v4, "accessIPv4", SPEC_STRING, 0), FIELD(SI, access_ip_v6, "accessIPv6", SPEC_STRING, 0)
+	FIELD(SI, access_ip_v4, "accessIPv4", SPEC_STRING, 0, .format = FMT_IPV4), FIELD(SI, access_ip_v6, "accessIPv6", SPEC_STRING, 0, .format = FMT_IPV6)
 #define F_NAME_OPT FIELD(SI, name, "name", SPEC_STRING, BOUNDED, LEN(1, 255), .format = FMT_NAME)
 static const struct field_spec u21[] = { F_UPD, SPEC_END_ROW };
 static const struct field_spec u219[] = { F_UPD, F_DESC, SPEC_END_ROW };

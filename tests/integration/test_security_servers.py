@@ -354,3 +354,28 @@ def test_keypair_quota_is_the_projects(http, make_tenant):
     assert fault(r, 403, "forbidden") == "Quota exceeded, too many key pairs."
     r = http.compute("GET", "/os-keypairs", token=tok)
     assert [k["keypair"]["name"] for k in r.json()["keypairs"]] == ["k1"]
+
+
+# --------------------------------------------------------------------------
+# access addresses: Nova's formats ipv4 / ipv6 (Tempest found them unchecked)
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("field,value,fmt", [
+    ("accessIPv4", "1.1.1.1.1.1", "ipv4"), ("accessIPv4", "", "ipv4"),
+    ("accessIPv4", "1.2.3.4\n", "ipv4"), ("accessIPv6", "notvalid", "ipv6"),
+    ("accessIPv6", "1.2.3.4", "ipv6"),
+])
+def test_bad_access_ip_is_400(http, image, field, value, fmt):
+    before = len(http.compute("GET", "/servers").json()["servers"])
+    msg = fault(create(http, image, **{field: value}), 400, "badRequest")
+    assert msg.startswith("Invalid input for field/attribute %s." % field), msg
+    assert msg.endswith("is not a '%s'" % fmt), msg
+    assert len(http.compute("GET", "/servers").json()["servers"]) == before
+
+
+def test_good_access_ips_are_kept(http, image):
+    r = create(http, image, accessIPv4="192.0.2.7", accessIPv6="2001:db8::7")
+    assert r.status_code == 202, r.text
+    s = show(http, r.json()["server"]["id"])
+    assert (s["accessIPv4"], s["accessIPv6"]) == ("192.0.2.7", "2001:db8::7")
+    http.compute("DELETE", "/servers/" + s["id"])
