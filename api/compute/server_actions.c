@@ -331,10 +331,9 @@ static int do_console(struct req *r, json_t *row, const struct action *a, const 
 	char *log = db_server_console(I(row, "id"));
 	const char *text = log ? log : "";
 	if (length >= 0) {
-		/* The last `length` lines (Nova's tail). */
+		/* Nova's tail: '\n'.join(log.split('\n')[-length:]), so the empty piece after a
+		 * final newline counts as one of the `length` (Tempest counts the same way). */
 		const char *p = text + strlen(text);
-		if (p > text && p[-1] == '\n')
-			p--;
 		long long lines = 0;
 		while (p > text && lines < length) {
 			p--;
