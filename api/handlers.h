@@ -61,7 +61,7 @@ H(usage_list); H(usage_show);
 
 /* agent protocol (api/internal/) */
 H(internal_host_register); H(internal_agent_heartbeat); H(internal_host_instances);
-H(internal_power_state); H(internal_tasks_poll); H(internal_task_result); H(internal_console_append);
+H(internal_power_state); H(internal_tasks_poll); H(internal_task_result); H(internal_console_append); H(internal_instance_fault);
 /* @@INTERNAL@@ */
 
 #undef H

@@ -252,6 +252,7 @@ const struct route routes[] = {
 { SVC_INTERNAL, M_GET,        "/internal/v1/hosts/{host}/instances",  internal_host_instances, POL_SERVICE, "novalite:agent", ANY_MV, NOBODY },
 { SVC_INTERNAL, M_PUT,        "/internal/v1/instances/{uuid}/power_state", internal_power_state, POL_SERVICE, "novalite:agent", ANY_MV, BODY(internal_power_spec, struct power_in) },
 { SVC_INTERNAL, M_POST,       "/internal/v1/instances/{uuid}/console", internal_console_append, POL_SERVICE, "novalite:agent", ANY_MV, BODY(internal_console_spec, struct console_in) },
+{ SVC_INTERNAL, M_POST,       "/internal/v1/instances/{uuid}/fault",  internal_instance_fault, POL_SERVICE, "novalite:agent", ANY_MV, BODY(internal_fault_spec, struct fault_in) },
 { SVC_INTERNAL, M_POST,       "/internal/v1/tasks/{id}",              internal_task_result,    POL_SERVICE, "novalite:agent", ANY_MV, BODY(internal_result_spec, struct result_in) },
 /* @@INTERNAL@@ */
 };

@@ -133,8 +133,24 @@ static long long mono_ms(void)
  * so a recovery (destroy, redefine under TCG, start) never races a task of it. */
 static void guard(struct agent_watch *w, size_t host, const char *uuid)
 {
-	if (!kvm_guard_check(w->guard, w->drv, w->hosts[host].conn, w->hosts[host].name, uuid, mono_ms()))
+	char fault[1024];
+	if (!kvm_guard_check(w->guard, w->drv, w->hosts[host].conn, w->hosts[host].name, uuid, mono_ms(), fault,
+			     sizeof(fault)))
 		return;
+	if (fault[0]) {
+		/* Not even TCG could take it over: ERROR with the reason, never ACTIVE but paused. */
+		char path[128];
+		struct nl_error ferr = { 0 };
+		for (char *q = fault; *q; q++)
+			if ((unsigned char)*q < 0x20 || *q == 0x7f)
+				*q = ' ';   /* libvirt's messages may hold newlines; the API takes printable text */
+		json_t *body = json_pack("{s:{s:s}}", "fault", "message", fault);
+		snprintf(path, sizeof(path), "/internal/v1/instances/%s/fault", uuid);
+		int st = body ? http_request(w->http, "POST", path, body, REPORT_TIMEOUT_S, NULL, &ferr) : -1;
+		json_decref(body);
+		if (st < 200 || st >= 300)
+			log_error("instance %s: its fault was not recorded: %s", uuid, ferr.msg);
+	}
 	pthread_mutex_lock(&w->mu);
 	w->reregister = true;
 	pthread_mutex_unlock(&w->mu);

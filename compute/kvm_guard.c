@@ -72,7 +72,7 @@ static void forget(struct kvm_guard *g, const char *uuid)
 }
 
 bool kvm_guard_check(struct kvm_guard *g, const struct virt_driver *drv, struct virt_conn *conn,
-		     const char *host, const char *uuid, long long now_ms)
+		     const char *host, const char *uuid, long long now_ms, char *fault, size_t fault_len)
 {
 	struct virt_guard_info info;
 	struct nl_error err = { 0 };
@@ -97,9 +97,13 @@ bool kvm_guard_check(struct kvm_guard *g, const struct virt_driver *drv, struct 
 		return false;
 	forget(g, uuid);
 	log_error("host %s: %s: rebuilding it under TCG", host, reason);
-	if (drv->kvm_broken(conn, uuid, reason, &err))
+	if (fault_len)
+		fault[0] = 0;
+	if (drv->kvm_broken(conn, uuid, reason, &err)) {
 		log_error("host %s: rebuilding instance %s under TCG failed: %s", host, uuid, err.msg);
-	else
+		snprintf(fault, fault_len, "KVM cannot run this guest on host %s (%s), and rebuilding it under TCG "
+			 "failed: %s", host, reason, err.msg);
+	} else
 		log_info("host %s: instance %s runs under TCG now", host, uuid);
 	return true;
 }

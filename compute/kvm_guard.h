@@ -28,8 +28,9 @@ int kvm_guard_decide(const struct virt_guard_info *info, long long first_ms, uns
 		     long long now_ms, const char *name, char *reason, size_t len);
 
 /* Looks at uuid on conn (host: a name for the log). true when it tripped and the driver
- * rebuilt the domain under TCG (or tried: the failure is logged). */
+ * rebuilt the domain under TCG, or tried: then `fault` (else "") says why the guest cannot
+ * run, for the instance's fault (the agent then sets the instance to ERROR with it). */
 bool kvm_guard_check(struct kvm_guard *g, const struct virt_driver *drv, struct virt_conn *conn,
-		     const char *host, const char *uuid, long long now_ms);
+		     const char *host, const char *uuid, long long now_ms, char *fault, size_t fault_len);
 
 #endif

@@ -15,8 +15,9 @@ struct host_in {
 struct result_in { spec_str_t status, message, console, console_address; spec_int_t power_state; };
 struct power_in { spec_int_t power_state; };
 struct console_in { spec_str_t text; };
+struct fault_in { spec_str_t message; };
 extern const struct field_spec internal_host_spec[], internal_result_spec[], internal_power_spec[],
-	internal_console_spec[];
+	internal_console_spec[], internal_fault_spec[];
 
 /* Wakes every agent long poll: call after committing new tasks. */
 void internal_tasks_notify(void);

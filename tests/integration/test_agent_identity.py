@@ -379,3 +379,44 @@ def test_agent_refuses_a_vnc_listen_name(tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 2, p.stderr
     assert "--vnc-listen" in p.stderr
+
+
+# POST /internal/v1/instances/{uuid}/fault: the KVM guard's last resort (api/internal/fault.c)
+
+def _fault(agent, uuid, message):
+    return agent.s.post(agent.url + "/instances/%s/fault" % uuid,
+                        json={"fault": {"message": message}}, timeout=10)
+
+
+def _own_active_server(http, agent, image):
+    r = http.compute("POST", "/servers", json={"server": {
+        "name": lib.unique("vm"), "imageRef": image, "flavorRef": "1",
+        "availability_zone": "nova:" + agent.host}})
+    assert r.status_code == 202, r.text
+    sid = r.json()["server"]["id"]
+    t = agent.expect("build", sid)
+    assert agent.result(t["id"], power_state=1).status_code == 204
+    lib.wait_server(http, sid, "ACTIVE")
+    return sid
+
+
+def test_b_cannot_fail_a_instance(http, agents, image):
+    a, b = agents
+    sid = _own_active_server(http, a, image)
+    r = _fault(b, sid, "forged: KVM cannot run this guest")
+    assert r.status_code == 404, r.text
+    s = http.compute("GET", "/servers/%s" % sid).json()["server"]
+    assert s["status"] == "ACTIVE" and "fault" not in s, s
+
+
+def test_fault_sets_error_with_the_agents_message(http, agents, image):
+    a, _ = agents
+    sid = _own_active_server(http, a, image)
+    assert _fault(a, sid, "bad\nline").status_code == 400   # printable text only
+    msg = ("KVM cannot run this guest on host %s (paused (unknown)), and "
+           "rebuilding it under TCG failed: no" % a.host)
+    r = _fault(a, sid, msg)
+    assert r.status_code == 204, r.text
+    s = http.compute("GET", "/servers/%s" % sid).json()["server"]
+    assert s["status"] == "ERROR", s
+    assert s["fault"]["code"] == 500 and s["fault"]["message"] == msg, s
