@@ -262,11 +262,12 @@ def roomy_quota(http):
 # parallel runs (pytest-xdist, `make test` uses --dist loadgroup)
 # --------------------------------------------------------------------------
 
-# Files that boot real guests run on one worker, one after another: they share libvirtd,
-# the guest subnet of their isolated networks and, above all, the two cores TCG guests
-# saturate. A module says so with `XDIST_GROUP = "real-guests"`.
-# The slowest files are sent out first so the last worker does not start a long file
-# when the others are done (measured durations; docs/operations.md "The test suite").
+# Each file is one group (it owns its daemon). Files that boot real guests say
+# `XDIST_GROUP = "real-guests"`: they share libvirtd, the guest subnet and domain names, so
+# they must never overlap; tools/test.sh runs them in a pytest of their own, one after
+# another, and the shared group keeps them on one worker when someone runs everything
+# under xdist. The slowest files are sent out first so the last worker does not start a
+# long file when the others are done (docs/testing.md).
 SLOW_FIRST = ("real-guests", "test_servers_cli.py", "test_agents.py",
               "test_images_safety.py", "test_servers_schema.py")
 
