@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/identity/tokens.h"
+#include "common/config.h"
 #include "common/util.h"
 #include "db/db.h"
 #include "db/identity.h"
@@ -41,8 +42,10 @@ unsigned auth_scope_roles(unsigned bits, enum auth_scope scope)
 	return bits;
 }
 
-enum auth_scope auth_project_scope(const char *project_name, const char *project_domain_id)
+enum auth_scope auth_project_scope(const char *project_name, const char *project_domain_id, bool admin_project_only)
 {
+	if (!admin_project_only)
+		return SCOPE_ADMIN_PROJECT;   /* Keystone without admin_project_name: every project */
 	return !strcmp(project_name, ADMIN_PROJECT_NAME) && !strcmp(project_domain_id, ADMIN_PROJECT_DOMAIN)
 		       ? SCOPE_ADMIN_PROJECT : SCOPE_PROJECT;
 }
@@ -78,7 +81,8 @@ int auth_token_check(const char *token, struct auth *a, struct nl_error *err)
 	a->expires_at = t.expires_at;
 	if (t.project_id[0])
 		a->roles = auth_scope_roles(db_role_bits(t.user_id, "project", t.project_id),
-					    auth_project_scope(t.project_name, t.project_domain_id));
+					    auth_project_scope(t.project_name, t.project_domain_id,
+							       g_config.admin_project_only));
 	else if (t.domain_id[0])
 		a->roles = auth_scope_roles(db_role_bits(t.user_id, "domain", t.domain_id), SCOPE_DOMAIN);
 	else if (t.system)

@@ -21,8 +21,11 @@ int policy_require(const struct req *r, enum policy p, const char *rule, struct 
  * ROLE_SCOPE_ADMIN, keeping the member and reader it implies. Pure. */
 enum auth_scope { SCOPE_NONE, SCOPE_PROJECT, SCOPE_ADMIN_PROJECT, SCOPE_DOMAIN, SCOPE_SYSTEM };
 unsigned auth_scope_roles(unsigned bits, enum auth_scope scope);
-/* SCOPE_ADMIN_PROJECT for the admin project, else SCOPE_PROJECT. */
-enum auth_scope auth_project_scope(const char *project_name, const char *project_domain_id);
+/* SCOPE_ADMIN_PROJECT for the admin project, else SCOPE_PROJECT; with admin_project_only
+ * false ([identity] admin_project_only = 0, the default), every project is an admin
+ * project, as in Keystone without admin_project_name and Nova's context_is_admin
+ * (role:admin): admin on any project is the cloud admin, admin on a domain never is. */
+enum auth_scope auth_project_scope(const char *project_name, const char *project_domain_id, bool admin_project_only);
 
 /* The admin project: Keystone's [resource] admin_project_name / admin_project_domain_name,
  * here the project bootstrap creates. */

@@ -97,6 +97,8 @@ static const struct opt opts[] = {
 	S("identity", "region", region, "RegionOne", "Region name in the service catalog."),
 	I("identity", "token_expiration", token_expiration, "3600", 1, 604800,
 	  "Token lifetime in seconds (Keystone's default: 3600)."),
+	I("identity", "admin_project_only", admin_project_only, "0", 0, 1,
+	  "1: the admin role is the cloud admin's only on the admin project (Keystone's admin_project_name); 0: on any project, as Nova's and Keystone's defaults (a domain's admin never is)."),
 	S("identity", "admin_password", admin_password, "",
 	  "Bootstrap admin password. Empty: $NOVALITE_ADMIN_PASSWORD, else a random one written to STATE/openrc."),
 	I("identity", "password_hash_opslimit", pwhash_opslimit, "2", 1, 100, "argon2id passes."),

@@ -28,6 +28,7 @@ struct nl_config {
 
 	char region[64];
 	int token_expiration;       /* seconds */
+	int admin_project_only;     /* 1: only the admin project's admin is the cloud admin */
 	char admin_password[256];   /* bootstrap only; empty = take NOVALITE_ADMIN_PASSWORD or generate */
 	int pwhash_opslimit;        /* argon2id passes */
 	int pwhash_memlimit_kib;    /* argon2id memory */

@@ -154,7 +154,8 @@ static json_t *token_body(const struct token_row *t, json_t *roles, bool with_ca
 		json_object_set_new(tok, "is_domain", json_false());
 		/* keystonemiddleware passes it on as X-Is-Admin-Project. */
 		json_object_set_new(tok, "is_admin_project",
-				    json_boolean(auth_project_scope(t->project_name, t->project_domain_id) ==
+				    json_boolean(auth_project_scope(t->project_name, t->project_domain_id,
+								    g_config.admin_project_only) ==
 						 SCOPE_ADMIN_PROJECT));
 		json_decref(pd);
 	} else if (t->domain_id[0]) {

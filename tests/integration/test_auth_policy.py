@@ -420,3 +420,39 @@ def test_flavor_access_list_public_flavor_404(http):
     assert r.status_code == 404, r.text
     assert r.json()["itemNotFound"]["message"] == \
         "Access list not available for public flavors."
+
+
+def test_default_admin_on_any_project_is_cloud_admin_but_not_on_a_domain(http):
+    """[identity] admin_project_only = 0 (the default): admin on any project is the
+    cloud admin, as Nova's context_is_admin (role:admin) and Keystone without
+    admin_project_name; admin on a domain is that domain's admin, never the cloud's
+    (the strict mode is tested in test_security_identity.py)."""
+    r = http.identity("POST", "/projects", json={"project": {
+        "name": lib.unique("padm"), "domain_id": "default"}})
+    assert r.status_code == 201, r.text
+    project = r.json()["project"]
+    name, pw = lib.unique("projadmin"), lib.unique("pw")
+    u = http.create_user(name, pw, project["id"])
+    http.grant(project["id"], u["id"], "admin")
+    r = http.auth(name, pw, project["name"])
+    assert r.status_code == 201, r.text
+    assert r.json()["token"]["is_admin_project"] is True
+    t = r.headers["X-Subject-Token"]
+    assert http.compute("GET", "/os-services", token=t).status_code == 200
+    assert http.identity("GET", "/users", token=t).status_code == 200
+
+    # the same user as admin of the Default domain: not a compute admin
+    r = http.identity("PUT", "/domains/default/users/%s/roles/%s"
+                      % (u["id"], http.role_id("admin")))
+    assert r.status_code == 204, r.text
+    body = {"auth": {"identity": {"methods": ["password"], "password": {
+        "user": {"name": name, "domain": {"id": "default"}, "password": pw}}},
+        "scope": {"domain": {"id": "default"}}}}
+    r = http.s.post(http.d.identity_url + "/auth/tokens", json=body, timeout=15)
+    assert r.status_code == 201, r.text
+    dt = r.headers["X-Subject-Token"]
+    r = http.compute("GET", "/os-services", token=dt)
+    assert r.status_code == 403, r.text
+    assert r.json() == {"forbidden": {"code": 403, "message":
+                        "Policy doesn't allow os_compute_api:os-services:list "
+                        "to be performed."}}, r.text

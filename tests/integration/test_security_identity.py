@@ -21,6 +21,20 @@ import pytest
 import novalite_testlib as lib
 
 
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    """This module runs the strict mode: [identity] admin_project_only = 1 (Keystone's
+    admin_project_name), where only the admin project's admin is the cloud admin. The
+    default (admin on any project is the cloud admin, as Nova and Keystone by default;
+    a domain's admin never is) is tested in test_auth_policy.py."""
+    tmp = tmp_path_factory.mktemp("novalite")
+    conf = tmp / "novalite.conf"
+    conf.write_text("[identity]\nadmin_project_only = 1\n")
+    d = lib.start_daemon(tmp, extra_args=["--config", str(conf)])
+    yield d
+    lib.stop_daemon(d)
+
+
 UNAUTH = {"error": {"code": 401, "title": "Unauthorized",
                     "message": "The request you have made requires "
                                "authentication."}}

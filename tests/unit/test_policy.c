@@ -228,9 +228,11 @@ static void test_scope_roles(void **state)
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (auth_scope_roles(t[i].bits, t[i].scope) != t[i].want)
 			fail_msg("case %zu: got %#x", i, auth_scope_roles(t[i].bits, t[i].scope));
-	assert_int_equal(auth_project_scope("admin", "default"), SCOPE_ADMIN_PROJECT);
-	assert_int_equal(auth_project_scope("admin", "d2"), SCOPE_PROJECT);
-	assert_int_equal(auth_project_scope("admin2", "default"), SCOPE_PROJECT);
+	assert_int_equal(auth_project_scope("admin", "default", true), SCOPE_ADMIN_PROJECT);
+	assert_int_equal(auth_project_scope("admin", "d2", true), SCOPE_PROJECT);
+	assert_int_equal(auth_project_scope("admin2", "default", true), SCOPE_PROJECT);
+	/* the default: every project is an admin project (Keystone without admin_project_name) */
+	assert_int_equal(auth_project_scope("admin2", "default", false), SCOPE_ADMIN_PROJECT);
 }
 
 /* A project admin or domain admin passes no admin persona on compute; only a domain
